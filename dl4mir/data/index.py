@@ -1,0 +1,232 @@
+"""Dataset indexes (mirdata's format), checksums and validation.
+
+An index is ``{"version": str, "tracks": {clip_id: {"audio": [relpath, md5]}}}``.  Reading one is strict: JSON
+errors name the line and column, duplicated keys and malformed entries are collected (not silently overwritten),
+and every relative path is checked to stay inside the dataset root *before* anything is read — ``../``, absolute
+paths and symlinks that point outside are rejected, lessons from mirdata's own issues.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from dl4mir.errors import AudioError, DatasetError
+
+INDEX_FILE = "dl4mir_index.json"
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au")
+_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def md5_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def safe_path(root: Path, relpath: str) -> Path:
+    """``root / relpath``, refusing anything that could leave ``root`` (checked before any read)."""
+    if not isinstance(relpath, str) or not relpath:
+        raise DatasetError(f"index path {relpath!r} is not a non-empty string")
+    if "\\" in relpath or "\x00" in relpath:
+        raise DatasetError(f"index path {relpath!r} contains a backslash or NUL; use '/' separators")
+    pure = PurePosixPath(relpath)
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", relpath):
+        raise DatasetError(f"index path {relpath!r} is absolute; index paths must be relative to the dataset root")
+    if ".." in pure.parts:
+        raise DatasetError(f"index path {relpath!r} contains '..' and could escape the dataset root")
+    root_real = Path(root).resolve()
+    full = root_real.joinpath(*pure.parts)
+    real = full.resolve()
+    if real != root_real and root_real not in real.parents:
+        raise DatasetError(f"index path {relpath!r} resolves to {real}, outside the dataset root (symlink out?)")
+    return full
+
+
+def write_index(path: Path, files: dict[str, str], *, version: str) -> None:
+    """Write an index for ``{relpath: md5}`` atomically; clip ids are the paths without extension."""
+    tracks = {}
+    for rel, md5 in files.items():
+        clip_id = rel.rsplit(".", 1)[0]
+        if clip_id in tracks:
+            raise DatasetError(f"two files map to clip id {clip_id!r}: {tracks[clip_id]['audio'][0]} and {rel}")
+        tracks[clip_id] = {"audio": [rel, md5]}
+    tmp = Path(path).with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"version": version, "tracks": tracks}, indent=1))
+    os.replace(tmp, path)
+
+
+def build_index(root: Path, relpaths: list[str], *, version: str, path: Path,
+                show_progress: bool | None = None) -> None:
+    """Checksum the given files and write an index to ``path`` (used for real datasets on first use)."""
+    from dl4mir._progress import progress
+
+    files = {}
+    for rel in progress(relpaths, total=len(relpaths), desc="checksumming", enabled=show_progress):
+        files[rel] = md5_file(safe_path(root, rel))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_index(path, files, version=version)
+
+
+@dataclass
+class Index:
+    """A parsed index plus every problem found while parsing (so validation can report them all)."""
+
+    path: Path
+    version: str
+    entries: dict[str, tuple[str, str | None]]  # clip_id -> (relpath, md5)
+    duplicates: list[str] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+
+
+def read_index(path: str | os.PathLike) -> Index:
+    """Parse an index strictly.  Raises :class:`DatasetError` for a missing or corrupt file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: index file not found")
+    duplicates: list[str] = []
+
+    def pairs(items):
+        seen = {}
+        for k, v in items:
+            if k in seen:
+                duplicates.append(k)
+            seen[k] = v
+        return seen
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=pairs)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: corrupt index, not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}:{exc.lineno}:{exc.colno}: corrupt index, not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tracks"), dict):
+        raise DatasetError(f"{path}: corrupt index, expected an object with a 'tracks' object")
+    entries: dict[str, tuple[str, str | None]] = {}
+    malformed: list[str] = []
+    by_path: dict[str, str] = {}
+    for clip_id, rec in data["tracks"].items():
+        audio = rec.get("audio") if isinstance(rec, dict) else None
+        if not (isinstance(audio, list) and len(audio) == 2 and isinstance(audio[0], str)):
+            malformed.append(f"{clip_id}: 'audio' must be [relpath, md5], got {audio!r}")
+            continue
+        rel, md5 = audio
+        if md5 is not None and not (isinstance(md5, str) and _MD5_RE.match(md5)):
+            malformed.append(f"{clip_id}: checksum {md5!r} is not a 32-digit hex md5")
+            continue
+        if rel in by_path:
+            duplicates.append(f"{clip_id} (same file as {by_path[rel]}: {rel})")
+            continue
+        by_path[rel] = clip_id
+        entries[clip_id] = (rel, md5)
+    return Index(path, str(data.get("version", "")), entries, duplicates, malformed)
+
+
+@dataclass
+class ValidationReport:
+    """Everything wrong with a dataset on disk, each entry naming the file and the cause."""
+
+    root: Path
+    n_checked: int = 0
+    missing: list[str] = field(default_factory=list)
+    checksum_mismatch: list[str] = field(default_factory=list)
+    swapped: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    unindexed: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any((self.missing, self.checksum_mismatch, self.swapped, self.unreadable, self.unindexed,
+                        self.duplicates, self.malformed, self.unsafe))
+
+    def lines(self) -> list[str]:
+        out = [f"{self.root}: {self.n_checked} indexed files checked"]
+        for title, items in (("missing", self.missing), ("checksum mismatch (changed or truncated)",
+                             self.checksum_mismatch), ("unreadable or damaged audio", self.unreadable),
+                             ("not in the index", self.unindexed), ("duplicated index entries", self.duplicates),
+                             ("malformed index entries", self.malformed), ("unsafe index paths", self.unsafe)):
+            if items:
+                out.append(f"{len(items)} {title}:")
+                out += [f"  {x}" for x in items]
+        if self.swapped:
+            out.append(f"{len(self.swapped)} swapped file pairs:")
+            out += [f"  {a} <-> {b}" for a, b in self.swapped]
+        out.append("OK: no problems found" if self.ok else "FAILED: see the problems above")
+        return out
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "root"}
+        return {"root": str(self.root), "ok": self.ok, **d}
+
+
+def list_audio_files(root: Path) -> list[str]:
+    """Every audio file under ``root`` as sorted posix relpaths (hidden files and folders skipped)."""
+    root = Path(root)
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if not name.startswith(".") and name.lower().endswith(AUDIO_EXTENSIONS):
+                out.append(Path(dirpath, name).relative_to(root).as_posix())
+    return sorted(out)
+
+
+def validate(root: Path, index: Index, *, check_audio: bool = True, show_progress: bool | None = None
+             ) -> ValidationReport:
+    """Compare the files under ``root`` with ``index``.
+
+    Detects missing files, content changes (checksum), swapped files (A holds B's checksum and B holds A's),
+    truncated or otherwise damaged audio (header checks of :func:`dl4mir.audio.info`), files present on disk
+    but absent from the index, duplicated and malformed index entries, and index paths that escape ``root``.
+    """
+    from dl4mir import audio
+    from dl4mir._progress import progress
+
+    root = Path(root)
+    rep = ValidationReport(root, duplicates=list(index.duplicates), malformed=list(index.malformed))
+    actual: dict[str, str] = {}
+    expected_by_md5: dict[str, str] = {}
+    expected_by_rel: dict[str, str] = {}
+    indexed_paths = set()
+    for clip_id, (rel, md5) in progress(index.entries.items(), total=len(index.entries), desc="validating",
+                                        enabled=show_progress):
+        try:
+            path = safe_path(root, rel)
+        except DatasetError as exc:
+            rep.unsafe.append(f"{clip_id}: {exc}")
+            continue
+        indexed_paths.add(PurePosixPath(rel).as_posix())
+        rep.n_checked += 1
+        if not path.is_file():
+            rep.missing.append(rel)
+            continue
+        if md5 is not None:
+            expected_by_md5[md5] = rel
+            expected_by_rel[rel] = md5
+            actual[rel] = md5_file(path)
+            if actual[rel] != md5:
+                rep.checksum_mismatch.append(rel)
+        if check_audio:
+            try:
+                audio.info(path)
+            except AudioError as exc:
+                rep.unreadable.append(f"{rel}: {exc.cause}")
+    # two mismatching files that hold each other's expected content were swapped
+    seen = set()
+    for rel in rep.checksum_mismatch:
+        other = expected_by_md5.get(actual[rel])
+        if other and other != rel and other not in seen and actual.get(other) == expected_by_rel[rel]:
+            rep.swapped.append((rel, other))
+            seen.update((rel, other))
+    rep.checksum_mismatch = [r for r in rep.checksum_mismatch if r not in seen]
+    rep.unindexed = [rel for rel in list_audio_files(root) if rel not in indexed_paths]
+    return rep
+

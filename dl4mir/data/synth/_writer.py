@@ -1,0 +1,97 @@
+"""What every synthetic dataset shares: render tasks in parallel, write WAVs atomically, index them, mark done.
+
+A dataset folder is *complete* only once ``dl4mir_synth.json`` (its config) is written, last; an interrupted run
+leaves no marker and the next call renders again (every task is deterministic from the seed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from dl4mir._progress import progress
+
+SYNTH_MARKER = "dl4mir_synth.json"
+PEAK_CEILING = 0.99
+
+
+def is_complete(root: Path, config) -> bool:
+    marker = root / SYNTH_MARKER
+    if not marker.is_file():
+        return False
+    try:
+        saved = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return saved.get("config") == json.loads(json.dumps(asdict(config)))
+
+
+def safe_peak(y: np.ndarray) -> np.ndarray:
+    """Scale down (never up) so the peak stays below full scale: a hot effect output must not clip in PCM."""
+    peak = float(np.abs(y).max())
+    return y * (PEAK_CEILING / peak) if peak > PEAK_CEILING else y
+
+
+def _write_task(args) -> list[tuple[str, str]]:
+    render, root, task, sr, subtype = args
+    from dl4mir.audio import save
+    from dl4mir.data.index import md5_file
+
+    out = []
+    for relpath, y in render(task):
+        path = save(Path(root) / relpath, safe_peak(np.asarray(y)), sr=sr, subtype=subtype)
+        out.append((relpath, md5_file(path)))
+    return out
+
+
+def write_dataset(
+    root: Path,
+    *,
+    name: str,
+    config,
+    tasks: Sequence,
+    render: Callable[[object], Iterable[tuple[str, np.ndarray]]],
+    sample_rate: int,
+    subtype: str,
+    extra_files: Callable[[Path], None] | None = None,
+    workers: int | None = None,
+    show_progress: bool | None = None,
+) -> Path:
+    """Render ``tasks`` with the picklable ``render(task) -> [(relpath, waveform), ...]`` into ``root``.
+
+    Writes the files, ``extra_files(root)`` (metadata CSVs), the checksum index and finally the marker.
+    """
+    from dl4mir.data.index import INDEX_FILE, write_index
+
+    root = Path(root)
+    if is_complete(root, config):
+        return root
+    if root.exists():
+        shutil.rmtree(root)  # a partial folder from an interrupted run: start clean so no stale file survives
+    root.mkdir(parents=True)
+    workers = workers or min(len(tasks), os.cpu_count() or 1)
+    jobs = [(render, str(root), t, sample_rate, subtype) for t in tasks]
+    files: dict[str, str] = {}
+    if workers <= 1:
+        results = map(_write_task, jobs)
+        for res in progress(results, total=len(jobs), desc=f"making {name}", enabled=show_progress):
+            files.update(res)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = pool.map(_write_task, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+            for res in progress(results, total=len(jobs), desc=f"making {name}", enabled=show_progress):
+                files.update(res)
+    if extra_files is not None:
+        extra_files(root)
+    write_index(root / INDEX_FILE, {rel: md5 for rel, md5 in sorted(files.items())}, version=f"{name}-synthetic")
+    marker = {"dataset": name, "config": asdict(config), "n_files": len(files)}
+    tmp = root / (SYNTH_MARKER + ".tmp")
+    tmp.write_text(json.dumps(marker, indent=2))
+    os.replace(tmp, root / SYNTH_MARKER)
+    return root

@@ -1,0 +1,37 @@
+"""One exception family for the whole package.
+
+Every message says *what* went wrong, *where* (file, line, key) and, when there is one, *how to fix it*.
+"""
+from __future__ import annotations
+
+import os
+
+
+class Dl4mirError(Exception):
+    """Base class of every error dl4mir raises on purpose."""
+
+
+class AudioError(Dl4mirError):
+    """An audio file could not be read or written as asked.
+
+    Parameters
+    ----------
+    path : path-like or None
+        The file concerned (``None`` for in-memory arrays).
+    cause : str
+        What is wrong with it.
+    """
+
+    def __init__(self, path: os.PathLike | str | None, cause: str):
+        self.path = None if path is None else os.fspath(path)
+        self.cause = cause
+        where = "<array>" if path is None else self.path
+        super().__init__(f"{where}: {cause}")
+
+
+class DatasetError(Dl4mirError):
+    """A dataset, its index or its metadata is missing, malformed or inconsistent."""
+
+
+class ConfigError(Dl4mirError):
+    """A configuration file or option is malformed."""
