@@ -48,29 +48,28 @@ def safe_path(root: Path, relpath: str) -> Path:
     return full
 
 
-def write_index(path: Path, files: dict[str, str], *, version: str) -> None:
-    """Write an index for ``{relpath: md5}`` atomically; clip ids are the paths without extension."""
-    tracks = {}
-    for rel, md5 in files.items():
-        clip_id = rel.rsplit(".", 1)[0]
-        if clip_id in tracks:
-            raise DatasetError(f"two files map to clip id {clip_id!r}: {tracks[clip_id]['audio'][0]} and {rel}")
-        tracks[clip_id] = {"audio": [rel, md5]}
-    tmp = Path(path).with_suffix(".json.tmp")
+def write_index(path: Path, tracks: dict[str, dict], *, version: str) -> None:
+    """Write a mirdata-format index ``{clip_id: {"audio": [relpath, md5], ...}}`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"version": version, "tracks": tracks}, indent=1))
     os.replace(tmp, path)
 
 
-def build_index(root: Path, relpaths: list[str], *, version: str, path: Path,
+def build_index(root: Path, files: dict[str, dict[str, str | None]], *, version: str, path: Path,
                 show_progress: bool | None = None) -> None:
-    """Checksum the given files and write an index to ``path`` (used for real datasets on first use)."""
+    """Checksum the files ``{clip_id: {key: relpath or None}}`` and write the index to ``path``.
+
+    Used for real datasets, whose official indexes live online only.
+    """
     from dl4mir._progress import progress
 
-    files = {}
-    for rel in progress(relpaths, total=len(relpaths), desc="checksumming", enabled=show_progress):
-        files[rel] = md5_file(safe_path(root, rel))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_index(path, files, version=version)
+    tracks: dict[str, dict] = {}
+    for clip_id, keys in progress(files.items(), total=len(files), desc="checksumming", enabled=show_progress):
+        tracks[clip_id] = {k: [None, None] if rel is None else [rel, md5_file(safe_path(root, rel))]
+                           for k, rel in keys.items()}
+    write_index(path, tracks, version=version)
 
 
 @dataclass

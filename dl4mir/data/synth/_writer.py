@@ -38,15 +38,15 @@ def safe_peak(y: np.ndarray) -> np.ndarray:
     return y * (PEAK_CEILING / peak) if peak > PEAK_CEILING else y
 
 
-def _write_task(args) -> list[tuple[str, str]]:
+def _write_task(args) -> list[tuple[str, str, object]]:
     render, root, task, sr, subtype = args
     from dl4mir.audio import save
     from dl4mir.data.index import md5_file
 
     out = []
-    for relpath, y in render(task):
+    for relpath, y, *meta in render(task):
         path = save(Path(root) / relpath, safe_peak(np.asarray(y)), sr=sr, subtype=subtype)
-        out.append((relpath, md5_file(path)))
+        out.append((relpath, md5_file(path), meta[0] if meta else None))
     return out
 
 
@@ -56,16 +56,18 @@ def write_dataset(
     name: str,
     config,
     tasks: Sequence,
-    render: Callable[[object], Iterable[tuple[str, np.ndarray]]],
+    render: Callable[[object], Iterable[tuple]],
     sample_rate: int,
     subtype: str,
-    extra_files: Callable[[Path], None] | None = None,
+    extra_files: Callable[[Path, dict], None] | None = None,
+    clip_id: Callable[[str], str] = lambda rel: rel.rsplit(".", 1)[0],
     workers: int | None = None,
     show_progress: bool | None = None,
 ) -> Path:
-    """Render ``tasks`` with the picklable ``render(task) -> [(relpath, waveform), ...]`` into ``root``.
+    """Render ``tasks`` with the picklable ``render(task) -> [(relpath, waveform[, meta]), ...]`` into ``root``.
 
-    Writes the files, ``extra_files(root)`` (metadata CSVs), the checksum index and finally the marker.
+    Writes the files, then ``extra_files(root, {relpath: meta})`` (metadata CSVs), the checksum index and
+    finally the marker.
     """
     from dl4mir.data.index import INDEX_FILE, write_index
 
@@ -78,18 +80,25 @@ def write_dataset(
     workers = workers or min(len(tasks), os.cpu_count() or 1)
     jobs = [(render, str(root), t, sample_rate, subtype) for t in tasks]
     files: dict[str, str] = {}
-    if workers <= 1:
-        results = map(_write_task, jobs)
+    metas: dict[str, object] = {}
+
+    def collect(results):
         for res in progress(results, total=len(jobs), desc=f"making {name}", enabled=show_progress):
-            files.update(res)
+            for rel, md5, meta in res:
+                files[rel] = md5
+                metas[rel] = meta
+
+    if workers <= 1:
+        collect(map(_write_task, jobs))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = pool.map(_write_task, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
-            for res in progress(results, total=len(jobs), desc=f"making {name}", enabled=show_progress):
-                files.update(res)
+            collect(pool.map(_write_task, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
     if extra_files is not None:
-        extra_files(root)
-    write_index(root / INDEX_FILE, {rel: md5 for rel, md5 in sorted(files.items())}, version=f"{name}-synthetic")
+        extra_files(root, metas)
+    tracks = {clip_id(rel): {"audio": [rel, md5]} for rel, md5 in sorted(files.items())}
+    if len(tracks) != len(files):
+        raise RuntimeError(f"{name}: two files share a clip id")  # a generator bug, never user input
+    write_index(root / INDEX_FILE, tracks, version=f"{name}-synthetic")
     marker = {"dataset": name, "config": asdict(config), "n_files": len(files)}
     tmp = root / (SYNTH_MARKER + ".tmp")
     tmp.write_text(json.dumps(marker, indent=2))

@@ -100,5 +100,5 @@ def generate(root: str | Path, config: GuitarFxConfig | None = None, *, workers:
     return write_dataset(
         Path(root), name="guitar-fx", config=config, tasks=tasks, render=partial(render_note, config=config),
         sample_rate=config.sample_rate, subtype=config.subtype,
-        extra_files=lambda r: write_metadata_csv(r / METADATA_FILE), workers=workers, show_progress=show_progress,
+        extra_files=lambda r, _: write_metadata_csv(r / METADATA_FILE), workers=workers, show_progress=show_progress,
     )

@@ -1,0 +1,303 @@
+"""The dataset model: ``Clip`` records and ``Dataset`` objects built by one reader per on-disk layout.
+
+A reader knows one layout (EGFxSet, TinySOL, GTZAN, dl4mir's vowels) and turns an index into clips with labels and
+group keys.  Synthetic and real data of the same layout share the reader, so what works on ``guitar-fx`` works on
+EGFxSet.  TinySOL and GTZAN go through mirdata's own loaders, given an index built locally from the files (mirdata
+1.0 would download it).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from dl4mir.data.index import INDEX_FILE, Index, build_index, list_audio_files, read_index, safe_path, validate
+from dl4mir.errors import DatasetError
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One audio file and what is known about it.
+
+    ``labels`` are targets (effect, pitch, vowel, …); ``groups`` are the keys that must not be split across train
+    and test (guitar string, pickup, speaker, …).
+    """
+
+    clip_id: str
+    path: Path
+    labels: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    groups: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    dataset: str = ""
+
+    def load(self, *, sr: int | None = None, mono: bool = True, **kwargs):
+        """``(y, sr)`` through :func:`dl4mir.audio.load` (same checks, same errors)."""
+        from dl4mir.audio import load
+
+        return load(self.path, sr=sr, mono=mono, **kwargs)
+
+
+def dl4mir_home() -> Path:
+    """Where generated data and built indexes live: ``$DL4MIR_HOME`` or ``~/.cache/dl4mir``."""
+    return Path(os.environ.get("DL4MIR_HOME") or Path.home() / ".cache" / "dl4mir")
+
+
+def _bad_files_error(root: Path, bad: list[str], what: str) -> DatasetError:
+    shown = "\n  ".join(bad[:10]) + (f"\n  … and {len(bad) - 10} more" if len(bad) > 10 else "")
+    return DatasetError(f"{root}: {len(bad)} file(s) {what}:\n  {shown}")
+
+
+class Reader:
+    """One on-disk layout.  Subclasses implement :meth:`files` and :meth:`clips`."""
+
+    name = ""
+    summary_labels: tuple[str, ...] = ()
+    group_keys: tuple[str, ...] = ()
+
+    def files(self, root: Path) -> dict[str, dict[str, str | None]]:
+        """``{clip_id: {"audio": relpath, ...}}`` found on disk, for building an index."""
+        raise NotImplementedError
+
+    def clips(self, root: Path, index: Index) -> list[Clip]:
+        raise NotImplementedError
+
+    def official_split(self, clip: Clip) -> str | None:
+        return None
+
+
+class EGFxSetReader(Reader):
+    """EGFxSet's layout (real, or ``guitar-fx``)."""
+
+    name = "egfxset"
+    summary_labels = ("effect", "effect_type", "pickup", "string")
+    group_keys = ("string", "pickup", "note")
+
+    def files(self, root):
+        return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
+
+    def clips(self, root, index):
+        from dl4mir.data.egfxset import METADATA_FILE, clip_labels, read_metadata_csv
+
+        metadata = read_metadata_csv(Path(root) / METADATA_FILE)
+        out, bad = [], []
+        for clip_id, (rel, _) in index.entries.items():
+            try:
+                labels, groups = clip_labels(rel, metadata)
+            except ValueError as exc:
+                bad.append(f"{rel}: {exc}")
+                continue
+            out.append(Clip(clip_id, safe_path(root, rel), labels, groups, self.name))
+        if bad:
+            raise _bad_files_error(root, bad, "do not follow EGFxSet's <EffectFolder>/<Pickup>/<string>-<fret>.wav")
+        return out
+
+
+class MirdataReader(Reader):
+    """Base for layouts read through a mirdata loader with a locally built index."""
+
+    module = ""
+
+    def mirdata_dataset(self, root: Path, index: Index):
+        import importlib
+        import json
+
+        mod = importlib.import_module(f"mirdata.datasets.{self.module}")
+        ds = mod.Dataset(data_home=str(root))
+        # mirdata 1.0 fetches indexes from the network; hand it ours (its cached_property reads __dict__ first).
+        ds.__dict__["_index"] = json.loads(index.path.read_text(encoding="utf-8"))
+        return ds
+
+
+class TinySOLReader(MirdataReader):
+    """TinySOL's layout (real, or ``instruments``): ``audio/…/ordinario/*.wav`` + ``annotation/TinySOL_metadata.csv``."""
+
+    name = "tinysol"
+    module = "tinysol"
+    summary_labels = ("family", "instrument", "dynamics")
+    group_keys = ("fold", "instrument", "pitch")
+
+    def files(self, root):
+        rels = [r for r in list_audio_files(root) if r.startswith("audio/")]
+        return {Path(r).stem: {"audio": r} for r in rels}
+
+    def clips(self, root, index):
+        from dl4mir.data.egfxset import midi_to_hz
+
+        ds = self.mirdata_dataset(root, index)
+        meta_path = Path(root) / "annotation" / "TinySOL_metadata.csv"
+        if not meta_path.is_file():
+            raise DatasetError(f"{meta_path}: TinySOL metadata CSV not found")
+        try:
+            _ = ds._metadata
+        except (ValueError, IndexError) as exc:
+            raise DatasetError(f"{meta_path}: malformed TinySOL metadata ({exc})") from None
+        out, bad = [], []
+        for clip_id, (rel, _) in index.entries.items():
+            t = ds.track(clip_id)
+            if t.instrument_full is None:
+                bad.append(rel)
+                continue
+            labels = {
+                "family": t.family, "instrument": t.instrument_full, "instrument_abbr": t.instrument_abbr,
+                "technique": t.technique_full, "pitch": t.pitch, "midi": t.pitch_id, "f0_hz": midi_to_hz(t.pitch_id),
+                "dynamics": t.dynamics, "dynamics_id": t.dynamics_id, "string_id": t.string_id,
+                "instance_id": t.instance_id, "fold": t.split,
+            }
+            groups = {"fold": str(t.split), "instrument": t.instrument_abbr, "pitch": str(t.pitch_id)}
+            out.append(Clip(clip_id, safe_path(root, rel), labels, groups, self.name))
+        if bad:
+            raise _bad_files_error(root, bad, f"have no row in {meta_path.name}")
+        return out
+
+    def official_split(self, clip):
+        return f"fold{clip.labels['fold']}"
+
+
+class GTZANReader(MirdataReader):
+    """GTZAN's layout: ``gtzan_genre/genres/<genre>/<genre>.000NN.wav`` (+ optional tempo/beat annotations)."""
+
+    name = "gtzan"
+    module = "gtzan_genre"
+    summary_labels = ("genre",)
+    group_keys = ("genre",)
+
+    def files(self, root):
+        out = {}
+        for rel in list_audio_files(root):
+            parts = rel.split("/")
+            if len(parts) < 3 or parts[-3] != "genres":
+                continue
+            clip_id = parts[-1].rsplit(".", 1)[0]
+            genre, _, num = clip_id.partition(".")
+            ann = {}
+            for key, sub, ext in (("beats", "beats", "beats"), ("tempo", "tempo", "bpm")):
+                rel_ann = f"gtzan_tempo_beat-main/{sub}/gtzan_{genre}_{num}.{ext}"
+                ann[key] = rel_ann if (Path(root) / rel_ann).is_file() else None
+            out[clip_id] = {"audio": rel, **ann}
+        return out
+
+    def clips(self, root, index):
+        ds = self.mirdata_dataset(root, index)
+        out = []
+        for clip_id, (rel, _) in index.entries.items():
+            t = ds.track(clip_id)
+            labels = {"genre": t.genre, "tempo_bpm": t.tempo if t.tempo_path else None}
+            out.append(Clip(clip_id, safe_path(root, rel), labels, {"genre": t.genre}, self.name))
+        return out
+
+
+class VowelsReader(Reader):
+    """dl4mir's vowel layout: ``<speaker>/<consonant><vowel>_<take>.wav`` + ``vowels_metadata.csv``."""
+
+    name = "vowels"
+    summary_labels = ("vowel", "consonant", "sex")
+    group_keys = ("speaker",)
+
+    def files(self, root):
+        return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
+
+    def clips(self, root, index):
+        from dl4mir.data.synth.vowels import METADATA_FILE, METADATA_HEADER
+
+        meta_path = Path(root) / METADATA_FILE
+        if not meta_path.is_file():
+            raise DatasetError(f"{meta_path}: vowels metadata CSV not found")
+        rows = {}
+        with open(meta_path, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header != METADATA_HEADER:
+                raise DatasetError(f"{meta_path}:1: header {header} is not {METADATA_HEADER}")
+            for line_no, row in enumerate(reader, start=2):
+                if len(row) != len(METADATA_HEADER):
+                    raise DatasetError(f"{meta_path}:{line_no}: {len(row)} columns, expected {len(METADATA_HEADER)}")
+                rows[row[0]] = dict(zip(METADATA_HEADER, row))
+        out, bad = [], []
+        for clip_id, (rel, _) in index.entries.items():
+            r = rows.get(rel)
+            if r is None:
+                bad.append(rel)
+                continue
+            try:
+                labels = {"vowel": r["vowel"], "consonant": r["consonant"], "sex": r["sex"], "take": int(r["take"]),
+                          "f0_hz": float(r["f0_hz"]), "vowel_onset_s": float(r["vowel_onset_s"])}
+            except ValueError as exc:
+                raise DatasetError(f"{meta_path}: row for {rel}: {exc}") from None
+            out.append(Clip(clip_id, safe_path(root, rel), labels, {"speaker": r["speaker"]}, self.name))
+        if bad:
+            raise _bad_files_error(root, bad, f"have no row in {METADATA_FILE}")
+        return out
+
+
+READERS = {"egfxset": EGFxSetReader, "tinysol": TinySOLReader, "gtzan": GTZANReader, "vowels": VowelsReader}
+
+
+class Dataset:
+    """A dataset on disk: its root, the reader for its layout, and its checksum index.
+
+    The index is ``<root>/dl4mir_index.json`` when present (synthetic data ship one); otherwise it is built from
+    the files on first use and kept under ``dl4mir_home()/indexes`` so a real dataset's folder is never written.
+    """
+
+    def __init__(self, name: str, root: str | os.PathLike, reader: Reader, *, show_progress: bool | None = None):
+        self.name = name
+        self.root = Path(root)
+        self.reader = reader
+        self.show_progress = show_progress
+        if not self.root.is_dir():
+            raise DatasetError(f"{self.root}: dataset folder not found (for {name!r})")
+
+    def __repr__(self):
+        return f"Dataset({self.name!r}, root={str(self.root)!r}, layout={self.reader.name!r})"
+
+    @property
+    def index_path(self) -> Path:
+        local = self.root / INDEX_FILE
+        if local.is_file():
+            return local
+        key = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:10]
+        return dl4mir_home() / "indexes" / f"{self.reader.name}-{key}.json"
+
+    @property
+    def has_index(self) -> bool:
+        return self.index_path.is_file()
+
+    def build_index(self) -> Path:
+        """Checksum every file of this layout under the root and store the index (replacing any old one)."""
+        files = self.reader.files(self.root)
+        if not files:
+            raise DatasetError(f"{self.root}: no audio files of the {self.reader.name} layout found")
+        path = self.index_path
+        build_index(self.root, files, version=f"{self.reader.name}-local", path=path, show_progress=self.show_progress)
+        self.__dict__.pop("index", None)
+        self.__dict__.pop("clips", None)
+        return path
+
+    @cached_property
+    def index(self) -> Index:
+        if not self.has_index:
+            self.build_index()
+        return read_index(self.index_path)
+
+    @cached_property
+    def clips(self) -> list[Clip]:
+        idx = self.index
+        problems = idx.duplicates + idx.malformed
+        if problems:
+            raise DatasetError(f"{idx.path}: index has {len(problems)} bad entries (run `dl4mir data validate`): "
+                               + "; ".join(problems[:5]))
+        return self.reader.clips(self.root, idx)
+
+    def validate(self, *, check_audio: bool = True):
+        return validate(self.root, self.index, check_audio=check_audio, show_progress=self.show_progress)
+
+    def info(self) -> dict:
+        clips = self.clips
+        counts = {k: dict(sorted(Counter(str(c.labels.get(k)) for c in clips).items())) for k in self.reader.summary_labels}
+        groups = {k: len({c.groups.get(k) for c in clips}) for k in self.reader.group_keys}
+        return {"name": self.name, "layout": self.reader.name, "root": str(self.root), "index": str(self.index_path),
+                "n_clips": len(clips), "label_counts": counts, "n_groups": groups}
