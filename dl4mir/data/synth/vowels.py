@@ -70,7 +70,7 @@ class VowelsConfig:
     @classmethod
     def profile(cls, name: str) -> "VowelsConfig":
         if name == "quick":
-            return cls(n_speakers=6, consonants=("b", "t", "s", "m", "k", "l"))
+            return cls(n_speakers=8, consonants=("b", "t", "s", "m", "k", "l"))
         if name == "default":
             return cls()
         if name == "full":

@@ -1,0 +1,200 @@
+"""The ``dl4mir`` command.  Subcommands follow the data's journey; heavy imports happen inside each handler so
+``dl4mir --help`` answers instantly."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EPILOG_DATA = """\
+datasets:
+  guitar-fx     synthetic EGFxSet (guitar notes through 12 effects), made on first use
+  instruments   synthetic TinySOL (orchestral notes with known pitch), made on first use
+  vowels        synthetic Persian CV syllables (6 vowels), made on first use
+  egfxset:PATH  the real EGFxSet in PATH        tinysol:PATH  the real TinySOL in PATH
+  gtzan:PATH    GTZAN in mirdata's layout       NAME:PATH     any folder in NAME's layout
+
+examples:
+  dl4mir data make guitar-fx --profile quick
+  dl4mir data info egfxset:/data/EGFxSet
+  dl4mir data validate guitar-fx
+  dl4mir data split guitar-fx --group string --test-groups 5 --out split.json
+"""
+
+
+def _add_dataset_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dataset", help="a dataset name or NAME:PATH (see `dl4mir data --help`)")
+    p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                   help="size of a synthetic dataset (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from dl4mir import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="dl4mir",
+        description="Deep learning for music information retrieval: the course's datasets, features, models "
+                    "and report, from one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"dl4mir {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the course end to end on the embedded default and write a report",
+                         description="Make (or read) the datasets, check them, split them, and write everything "
+                                     "into runs/<run-id>/. Later lessons are added to this job as they land.")
+    run.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    run.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH (default: %(default)s)")
+    run.add_argument("--out", default="runs", help="folder for runs (default: %(default)s)")
+    run.add_argument("--run-id", default=None, help="name of this run (default: <profile>-<timestamp>)")
+    run.set_defaults(func=cmd_run)
+
+    data = sub.add_parser("data", help="make, inspect, validate and split datasets",
+                          description="Datasets: synthetic ones are generated offline in the real datasets' "
+                                      "layouts; real ones are read from a folder you give.",
+                          epilog=EPILOG_DATA, formatter_class=argparse.RawDescriptionHelpFormatter)
+    dsub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    dsub.required = True
+
+    p = dsub.add_parser("list", help="list the datasets dl4mir knows")
+    p.set_defaults(func=cmd_data_list)
+
+    p = dsub.add_parser("make", help="generate a synthetic dataset (skipped if already complete)")
+    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels"))
+    p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                   help="quick: for tests; default: the course at 16 kHz; full: the real dataset's size")
+    p.add_argument("--out", default=None, help="folder to write into (default: the dl4mir cache, $DL4MIR_HOME)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.set_defaults(func=cmd_data_make)
+
+    p = dsub.add_parser("info", help="what a dataset holds: clip counts per label and group")
+    _add_dataset_args(p)
+    p.set_defaults(func=cmd_data_info)
+
+    p = dsub.add_parser("validate", help="check every file against the checksum index and the audio headers",
+                        description="Reports missing, changed, truncated, swapped and unindexed files, bad "
+                                    "index entries and index paths that escape the dataset folder. Exit code 1 "
+                                    "if anything is wrong.")
+    _add_dataset_args(p)
+    p.add_argument("--no-audio", action="store_true", help="skip the audio header checks (checksums only)")
+    p.set_defaults(func=cmd_data_validate)
+
+    p = dsub.add_parser("index", help="(re)build the checksum index of a real dataset from its files")
+    _add_dataset_args(p)
+    p.set_defaults(func=cmd_data_index)
+
+    p = dsub.add_parser("split", help="make a leakage-free test set and K grouped folds",
+                        description="Holds out whole groups (a guitar string, a speaker) as the course does, then "
+                                    "cuts the rest into stratified, grouped folds. Defaults per layout: EGFxSet "
+                                    "holds out string 5; vowels hold out random speakers; TinySOL uses its "
+                                    "official folds.")
+    _add_dataset_args(p)
+    p.add_argument("--group", default=None, help="group key that must not straddle splits (e.g. string, pickup, speaker)")
+    p.add_argument("--test-groups", default=None, help="comma-separated groups for the test set (e.g. 5)")
+    p.add_argument("--test-fraction", type=float, default=0.2, help="if no test groups: fraction drawn at random")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds on the development set")
+    p.add_argument("--stratify", default=None, help="label to balance across folds (e.g. effect)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="write the split as JSON here")
+    p.set_defaults(func=cmd_data_split)
+    return parser
+
+
+def _dataset(args):
+    from dl4mir.data import get_dataset
+
+    return get_dataset(args.dataset, profile=args.profile)
+
+
+def cmd_data_list(args) -> int:
+    from dl4mir.data.registry import list_datasets
+
+    for name, desc in list_datasets().items():
+        print(f"{name:12s} {desc}")
+    return 0
+
+
+def cmd_data_make(args) -> int:
+    from dl4mir.data.registry import make_synthetic, synthetic_config
+
+    cfg = synthetic_config(args.name, args.profile)
+    root = make_synthetic(args.name, config=cfg, root=args.out, workers=args.workers)
+    print(f"{args.name} ({args.profile}): {root}")
+    return 0
+
+
+def cmd_data_info(args) -> int:
+    info = _dataset(args).info()
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"{info['name']} ({info['layout']} layout): {info['n_clips']} clips in {info['root']}")
+    for key, counts in info["label_counts"].items():
+        shown = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        print(f"  {key:12s} {shown}")
+    print("  groups       " + ", ".join(f"{k}: {v}" for k, v in info["n_groups"].items()))
+    return 0
+
+
+def cmd_data_validate(args) -> int:
+    report = _dataset(args).validate(check_audio=not args.no_audio)
+    print(json.dumps(report.to_dict(), indent=1) if args.json else "\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def cmd_data_index(args) -> int:
+    path = _dataset(args).build_index()
+    print(f"index written: {path}")
+    return 0
+
+
+def cmd_data_split(args) -> int:
+    from dl4mir.data.splits import default_split
+
+    ds = _dataset(args)
+    overrides = {k: v for k, v in (("group_key", args.group), ("stratify", args.stratify)) if v is not None}
+    if args.test_groups is not None:
+        overrides["test_groups"] = [g.strip() for g in args.test_groups.split(",") if g.strip()]
+    if args.group is not None:
+        overrides["official"] = False
+        overrides.setdefault("test_groups", None)
+    overrides["test_fraction"] = args.test_fraction
+    plan = default_split(ds, seed=args.seed, n_folds=args.folds, **overrides)
+    sizes = [f"{len(f['train'])}/{len(f['val'])}" for f in plan.folds]
+    print(f"{ds.name}: {plan.strategy} split on {plan.group_key!r}, test groups {plan.test_groups}: "
+          f"{len(plan.test)} test clips; folds train/val {', '.join(sizes)}")
+    if args.out:
+        print(f"written: {plan.save(args.out)}")
+    elif args.json:
+        print(json.dumps(plan.to_dict()))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from dl4mir.run import run_course
+
+    report = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id)
+    print(f"report: {report}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    from dl4mir.errors import Dl4mirError
+
+    try:
+        return args.func(args)
+    except Dl4mirError as exc:
+        print(f"dl4mir: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dl4mir: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
