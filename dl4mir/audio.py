@@ -103,6 +103,9 @@ def _check_wav_structure(path: Path) -> None:
                 if csize != 0xFFFFFFFF and csize > available:
                     promised = csize // max(block_align, 1)
                     present = available // max(block_align, 1)
+                    if present == 0:
+                        raise AudioError(path, f"header-only file: the header promises {promised} frames but no "
+                                               "audio data follows")
                     raise AudioError(
                         path,
                         f"truncated file: header promises {promised} frames but only {present} are present "

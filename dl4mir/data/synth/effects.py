@@ -134,7 +134,7 @@ def hall_reverb(x, sr, rng):
     for delay_s, gain in ((0.040, 0.6), (0.053, 0.45), (0.071, 0.4), (0.089, 0.3)):  # pre-delay, early refl.
         k = int(delay_s * sr)
         pre[k:] += gain * x[: len(x) - k]
-    tail = _pb(_board(pb.Reverb(room_size=0.93, damping=0.6, wet_level=1.0, dry_level=0.0, width=0.0),
+    tail = _pb(_board(pb.Reverb(room_size=0.88, damping=0.6, wet_level=1.0, dry_level=0.0, width=0.0),
                       pb.LowpassFilter(cutoff_frequency_hz=4500.0)), pre, sr)
     return 0.75 * x + 0.55 * tail
 

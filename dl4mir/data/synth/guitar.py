@@ -38,11 +38,11 @@ class Pickup:
 
 
 PICKUP_MODELS = {
-    "Bridge": Pickup((41.0,), 3800.0, 2.2, 1.0, True),
-    "Bridge-Middle": Pickup((41.0, 101.0), 5400.0, 1.3, 0.85, False),
-    "Middle": Pickup((101.0,), 4400.0, 1.9, 1.15, True),
-    "Middle-Neck": Pickup((101.0, 160.0), 6000.0, 1.2, 0.95, False),
-    "Neck": Pickup((160.0,), 4100.0, 1.6, 1.3, True),
+    "Bridge": Pickup((41.0,), 4600.0, 2.0, 1.0, True),
+    "Bridge-Middle": Pickup((41.0, 101.0), 6200.0, 1.3, 0.85, False),
+    "Middle": Pickup((101.0,), 4200.0, 1.8, 1.15, True),
+    "Middle-Neck": Pickup((101.0, 160.0), 5800.0, 1.2, 0.95, False),
+    "Neck": Pickup((160.0,), 3600.0, 1.6, 1.3, True),
 }
 
 

@@ -1,0 +1,42 @@
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = SHARED / "fixtures"
+EGFX_SAMPLE = FIXTURES / "egfxset_sample"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dl4mir_home(tmp_path_factory):
+    """Generated data and built indexes go to a per-session folder, never the user's cache."""
+    home = tmp_path_factory.mktemp("dl4mir_home")
+    old = os.environ.get("DL4MIR_HOME")
+    os.environ["DL4MIR_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("DL4MIR_HOME", None)
+    else:
+        os.environ["DL4MIR_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def quick_guitar_fx(_dl4mir_home):
+    from dl4mir.data import get_dataset
+
+    return get_dataset("guitar-fx", profile="quick")
+
+
+@pytest.fixture
+def tiny_guitar_fx(tmp_path):
+    """Six files in EGFxSet's layout, fresh per test so tests may damage them."""
+    from dl4mir.data.synth.guitar_fx import GuitarFxConfig, generate
+
+    cfg = GuitarFxConfig(strings=(1, 6), frets=(0,), pickups=("Bridge",), effects=("Clean", "RAT", "TapeEcho"),
+                         duration_s=0.3)
+    return generate(tmp_path / "gfx", cfg, workers=1)
+
+
+def requires_shared():
+    return pytest.mark.skipif(not EGFX_SAMPLE.is_dir(), reason="../shared/fixtures not present")

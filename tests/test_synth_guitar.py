@@ -1,0 +1,207 @@
+"""guitar-fx: the string's physics, the pickups, the 12 effects' measurable differences, and EGFxSet's layout."""
+import csv
+
+import numpy as np
+import pytest
+
+from dl4mir.data.egfxset import EFFECTS, OPEN_STRING_MIDI, PICKUPS, midi_to_hz, read_metadata_csv
+from dl4mir.data.synth.effects import apply_effect
+from dl4mir.data.synth.guitar import pluck_note
+from dl4mir.data.synth.guitar_fx import GuitarFxConfig
+from dl4mir.errors import ConfigError
+from conftest import EGFX_SAMPLE, requires_shared
+
+SR = 16000
+
+
+def note(string, fret, pickup="Middle", seed=0, dur=2.0):
+    return pluck_note(string, fret, pickup, sr=SR, duration_s=dur, rng=np.random.default_rng(seed))
+
+
+def band_energy(y, lo, hi, sr=SR):
+    spec = np.abs(np.fft.rfft(y)) ** 2
+    f = np.fft.rfftfreq(len(y), 1 / sr)
+    return spec[(f >= lo) & (f < hi)].sum()
+
+
+def centroid_hz(y, sr=SR):
+    spec = np.abs(np.fft.rfft(y))
+    f = np.fft.rfftfreq(len(y), 1 / sr)
+    return float((spec * f).sum() / spec.sum())
+
+
+@pytest.mark.parametrize("string,fret", [(6, 0), (5, 7), (3, 2), (2, 12), (1, 22)])
+def test_pitch_is_the_fretted_note(string, fret):
+    import librosa
+
+    y = note(string, fret)
+    f0 = np.median(librosa.yin(y=y[1000:12000], fmin=70, fmax=1300, sr=SR, frame_length=2048))
+    cents = 1200 * np.log2(f0 / midi_to_hz(OPEN_STRING_MIDI[string] + fret))
+    assert abs(cents) < 10
+
+
+def test_notes_decay_and_high_notes_decay_faster():
+    low, high = note(6, 0), note(1, 17)
+    for y in (low, high):
+        assert np.sqrt(np.mean(y[-4000:] ** 2)) < 0.3 * np.sqrt(np.mean(y[:4000] ** 2))
+    ratio = lambda y: np.sqrt(np.mean(y[-8000:] ** 2) / np.mean(y[:8000] ** 2))  # noqa: E731
+    assert ratio(high) < ratio(low)
+
+
+def _fundamental_share(y, f0):
+    h = _harmonics(np.concatenate([np.zeros(SR // 4), y[:SR]]), f0)
+    return h[0] / np.linalg.norm(h[1:8])
+
+
+def test_bridge_pickup_is_thinner_and_brighter_than_neck():
+    # near the bridge the pickup sits close to a node of the low modes: weak fundamental, strong upper partials
+    for s, f in [(6, 0), (4, 5), (2, 3)]:
+        f0 = midi_to_hz(OPEN_STRING_MIDI[s] + f)
+        bridge, neck = note(s, f, "Bridge", seed=s), note(s, f, "Neck", seed=s)
+        assert _fundamental_share(bridge, f0) < 0.5 * _fundamental_share(neck, f0)
+        assert centroid_hz(bridge[:8000]) > centroid_hz(neck[:8000])
+
+
+def test_single_coils_hum_and_two_pickup_positions_cancel_it():
+    for pickup, hums in [("Bridge", True), ("Neck", True), ("Bridge-Middle", False), ("Middle-Neck", False)]:
+        y = note(1, 5, pickup)[-8000:]  # a 440 Hz note: nothing of it near 60 Hz
+        ratio = band_energy(y, 55, 65) / band_energy(y, 70, 80)
+        assert (ratio > 100) == hums, (pickup, ratio)
+
+
+def test_rendering_is_deterministic_from_the_seed():
+    np.testing.assert_array_equal(note(3, 5, seed=7), note(3, 5, seed=7))
+    assert not np.allclose(note(3, 5, seed=7), note(3, 5, seed=8))
+
+
+def test_bad_note_requests():
+    with pytest.raises(ValueError):
+        note(7, 0)
+    with pytest.raises(ValueError):
+        note(1, 23)
+    with pytest.raises(ValueError):
+        pluck_note(1, 0, "Humbucker", sr=SR, duration_s=1, rng=np.random.default_rng())
+
+
+# ---------------------------------------------------------------- effects differ in kind
+def _sine(f, amp, dur=1.0):
+    t = np.arange(int(SR * dur)) / SR
+    return amp * np.sin(2 * np.pi * f * t)
+
+
+def _harmonics(y, f0):
+    seg = y[SR // 4:]
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+    f = np.fft.rfftfreq(len(seg), 1 / SR)
+    return np.array([spec[np.argmin(abs(f - k * f0))] for k in range(1, 10)])
+
+
+def test_every_effect_changes_the_sound_and_stays_finite():
+    x = note(4, 5)
+    for e in EFFECTS[1:]:
+        y = apply_effect(e.folder, x, SR, np.random.default_rng(0))
+        assert y.shape == x.shape and np.isfinite(y).all()
+        assert np.sqrt(np.mean((y - x) ** 2)) > 0.05 * np.sqrt(np.mean(x ** 2)), e.folder
+
+
+def test_the_three_distortions_differ_in_kind():
+    stats = {}
+    for fx in ("BluesDriver", "TubeScreamer", "RAT"):
+        y = apply_effect(fx, _sine(220, 0.3), SR, np.random.default_rng(0))
+        h = _harmonics(y, 220)
+        seg = y[SR // 4:]
+        bass = np.std(apply_effect(fx, _sine(80, 0.01), SR, None)[SR // 4:])
+        mids = np.std(apply_effect(fx, _sine(1000, 0.01), SR, None)[SR // 4:])
+        stats[fx] = {"even_odd": np.linalg.norm(h[1::2]) / np.linalg.norm(h[2::2]),
+                     "crest": np.abs(seg).max() / np.std(seg), "bass_mid": bass / mids}
+    # asymmetric clipping → even harmonics only in the Blues Driver
+    assert stats["BluesDriver"]["even_odd"] > 0.02 > 100 * max(stats["TubeScreamer"]["even_odd"], stats["RAT"]["even_odd"])
+    # hard clipping → the squarest wave in the RAT
+    assert stats["RAT"]["crest"] < 1.1 < min(stats["BluesDriver"]["crest"], stats["TubeScreamer"]["crest"])
+    # the Tube Screamer's 720 Hz high-pass → the least bass
+    assert stats["TubeScreamer"]["bass_mid"] < 0.5 * min(stats["BluesDriver"]["bass_mid"], stats["RAT"]["bass_mid"])
+
+
+def _click(dur=2.0):
+    x = np.zeros(int(SR * dur))
+    x[:400] = np.random.default_rng(0).standard_normal(400) * np.exp(-np.arange(400) / 80) * 0.5
+    return x
+
+
+def test_the_three_delays_repeat_at_120_bpm_and_differ_in_tone():
+    x = _click()
+    echo = {}
+    for fx in ("Digital-Delay", "TapeEcho", "Sweep-Echo"):
+        y = apply_effect(fx, x, SR, np.random.default_rng(0))
+        window = y[int(0.45 * SR):int(0.6 * SR)]
+        assert abs(0.45 + np.argmax(np.abs(window)) / SR - 0.5) < 0.005, fx  # quarter note at 120 bpm
+        echo[fx] = [centroid_hz(y[int(k * 0.5 * SR) - 100:int(k * 0.5 * SR) + 500]) for k in (1, 2)]
+    dry = centroid_hz(x[:600])
+    assert all(abs(c - dry) < 0.05 * dry for c in echo["Digital-Delay"])  # digital repeats stay bright
+    assert echo["TapeEcho"][1] < echo["TapeEcho"][0] < 0.95 * dry  # tape repeats darken, each more
+    assert echo["Sweep-Echo"][0] < 0.6 * dry  # band-passed repeats
+
+
+def test_sweep_echo_filter_moves_over_time():
+    x = note(3, 0, dur=2.0)
+    y = apply_effect("Sweep-Echo", x, SR, np.random.default_rng(0)) - 0.6 * x  # the wet part
+    frames = [centroid_hz(y[i:i + 512]) for i in range(int(0.6 * SR), int(1.4 * SR), 256)]
+    assert np.std(frames) > 150
+
+
+def _rt60(y):
+    energy = np.cumsum((y ** 2)[::-1])[::-1]
+    edc = 10 * np.log10(energy / energy[0] + 1e-20)  # Schroeder backward integration
+    return 2 * (np.argmax(edc < -35) - np.argmax(edc < -5)) / SR
+
+
+def test_the_three_reverbs_differ_in_decay_colour_and_structure():
+    imp = np.zeros(4 * SR)
+    imp[100] = 0.5
+    out = {}
+    for fx in ("Plate-Reverb", "Hall-Reverb", "Spring-Reverb"):
+        y = apply_effect(fx, imp, SR, np.random.default_rng(0))
+        y[90:110] = 0  # the dry impulse
+        env = np.convolve(np.abs(y[:SR // 2]), np.ones(16) / 16, "same")
+        env -= env.mean()
+        ac = np.correlate(env, env, "full")[len(env) - 1:]
+        lags = np.arange(len(ac)) / SR
+        m = (lags > 0.02) & (lags < 0.05)
+        out[fx] = {"rt60": _rt60(y), "centroid": centroid_hz(y[:SR]), "ac_peak_s": lags[m][ac[m].argmax()]}
+    assert out["Hall-Reverb"]["rt60"] > 1.8 * out["Plate-Reverb"]["rt60"]
+    assert out["Plate-Reverb"]["centroid"] > 1.3 * out["Hall-Reverb"]["centroid"]
+    # the spring's round trip shows as a periodic flutter at its 28 ms loop; the others just decay smoothly
+    assert 0.026 < out["Spring-Reverb"]["ac_peak_s"] < 0.03
+    assert out["Plate-Reverb"]["ac_peak_s"] < 0.022 and out["Hall-Reverb"]["ac_peak_s"] < 0.022
+
+
+# ---------------------------------------------------------------- layout and config
+def test_written_layout_is_egfxsets(tiny_guitar_fx):
+    wavs = sorted(p.relative_to(tiny_guitar_fx).as_posix() for p in tiny_guitar_fx.rglob("*.wav"))
+    assert wavs == sorted(f"{e}/Bridge/{s}-0.wav" for e in ("Clean", "RAT", "TapeEcho") for s in (1, 6))
+
+
+@requires_shared()
+def test_metadata_csv_matches_the_real_file(tiny_guitar_fx):
+    real = EGFX_SAMPLE / "egfxset_metadata.csv"
+    ours = tiny_guitar_fx / "egfxset_metadata.csv"
+    with open(real, newline="") as f1, open(ours, newline="") as f2:
+        assert next(csv.reader(f1)) == next(csv.reader(f2))  # header, trailing spaces included
+    assert read_metadata_csv(real) == read_metadata_csv(ours)
+
+
+def test_profiles_and_full_size():
+    full = GuitarFxConfig.profile("full")
+    assert full.n_files == 8970 and full.sample_rate == 48000 and full.duration_s == 5.0
+    assert len(full.pickups) == len(PICKUPS) == 5 and len(full.effects) == 13
+    assert GuitarFxConfig.profile("quick").n_files < GuitarFxConfig().n_files
+    with pytest.raises(ConfigError, match="unknown profile"):
+        GuitarFxConfig.profile("huge")
+
+
+def test_bad_config_names_every_problem():
+    with pytest.raises(ConfigError) as err:
+        GuitarFxConfig(strings=(0,), frets=(30,), pickups=("Humbucker",), effects=("Wah",), sample_rate=100)
+    msg = str(err.value)
+    for part in ("string 0", "fret 30", "Humbucker", "Wah", "100 Hz"):
+        assert part in msg
