@@ -117,7 +117,7 @@ class TinySOLReader(MirdataReader):
 
     name = "tinysol"
     module = "tinysol"
-    summary_labels = ("family", "instrument", "dynamics")
+    summary_labels = ("instrument", "family", "dynamics")
     group_keys = ("fold", "instrument", "pitch")
 
     def files(self, root):
@@ -185,9 +185,17 @@ class GTZANReader(MirdataReader):
         out = []
         for clip_id, (rel, _) in index.entries.items():
             t = ds.track(clip_id)
-            labels = {"genre": t.genre, "tempo_bpm": t.tempo if t.tempo_path else None}
+            labels = {"genre": t.genre, "tempo_bpm": _read_bpm(t.tempo_path) if t.tempo_path else None}
             out.append(Clip(clip_id, safe_path(root, rel), labels, {"genre": t.genre}, self.name))
         return out
+
+
+def _read_bpm(path: str) -> float:
+    # mirdata's gtzan load_tempo calls float() on a 2-D array, which NumPy 2 refuses; read the one number here.
+    try:
+        return float(Path(path).read_text().split()[0])
+    except (OSError, IndexError, ValueError) as exc:
+        raise DatasetError(f"{path}: not a tempo file with one BPM value ({exc})") from None
 
 
 class VowelsReader(Reader):

@@ -69,7 +69,7 @@ INSTRUMENTS = (
     Instrument("TpC", "Trumpet in C", "Trumpet_C", "Brass", 54, 84, (),
                ((1300, 1400, 1.0), (3000, 1500, 0.4)), 0.7, 1.0, 0.03, (4.5, 0.04), 0.005),
     Instrument("BTb", "Bass Tuba", "Bass_Tuba", "Brass", 29, 65, (),
-               ((280, 250, 1.0), (600, 400, 0.3)), 1.4, 1.0, 0.06, (0.0, 0.0), 0.005),
+               ((280, 250, 1.0), (600, 400, 0.3)), 2.2, 1.0, 0.06, (0.0, 0.0), 0.001),
 )
 INSTRUMENT_BY_ABBR = {i.abbr: i for i in INSTRUMENTS}
 

@@ -1,0 +1,69 @@
+"""The dl4mir command: lazy start, each data action, exit codes, and the main job on the quick profile."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dl4mir.cli import main
+from conftest import EGFX_SAMPLE, requires_shared
+
+
+def test_help_imports_nothing_heavy():
+    code = ("import sys; import dl4mir, dl4mir.cli\n"
+            "try:\n    dl4mir.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('numpy', 'torch', 'librosa', 'scipy', 'soundfile', 'mirdata', 'sklearn') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY []" in out and "dl4mir" in out
+
+
+def test_data_help_explains_datasets(capsys):
+    with pytest.raises(SystemExit):
+        main(["data", "--help"])
+    out = capsys.readouterr().out
+    assert "egfxset:PATH" in out and "guitar-fx" in out
+
+
+def test_list_make_info_split(tmp_path, capsys):
+    assert main(["data", "list"]) == 0
+    assert "tinysol" in capsys.readouterr().out
+    assert main(["data", "make", "vowels", "--profile", "quick", "--out", str(tmp_path / "v")]) == 0
+    assert str(tmp_path / "v") in capsys.readouterr().out
+    assert main(["data", "info", f"vowels:{tmp_path / 'v'}", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["n_clips"] == 8 * 6 * 6 and info["n_groups"]["speaker"] == 8
+    out_split = tmp_path / "split.json"
+    assert main(["data", "split", f"vowels:{tmp_path / 'v'}", "--folds", "3", "--out", str(out_split)]) == 0
+    assert json.loads(out_split.read_text())["group_key"] == "speaker"
+
+
+@requires_shared()
+def test_validate_exit_codes(tmp_path, capsys, tiny_guitar_fx):
+    assert main(["data", "validate", f"egfxset:{EGFX_SAMPLE}"]) == 0
+    (tiny_guitar_fx / "RAT/Bridge/1-0.wav").unlink()
+    assert main(["data", "validate", f"egfxset:{tiny_guitar_fx}"]) == 1
+    out = capsys.readouterr().out
+    assert "1 missing" in out and "RAT/Bridge/1-0.wav" in out and "FAILED" in out
+    (tiny_guitar_fx / "dl4mir_index.json").write_text("{")
+    assert main(["data", "validate", f"egfxset:{tiny_guitar_fx}"]) == 2
+    assert "corrupt index" in capsys.readouterr().err
+
+
+def test_run_quick_writes_a_report(tmp_path, capsys):
+    assert main(["run", "--profile", "quick", "--out", str(tmp_path), "--run-id", "t"]) == 0
+    out = capsys.readouterr().out
+    report = tmp_path / "t" / "report.html"
+    assert f"report: {report}" in out and "3 step(s) ok, 0 failed" in out
+    html = report.read_text()
+    assert html.count("<audio") == 13 + 8 + 6  # one example per effect, instrument and vowel
+    summary = json.loads((tmp_path / "t" / "summary.json").read_text())
+    assert all(s["status"] == "ok" for s in summary["steps"].values())
+
+
+def test_run_reports_a_failing_step_and_finishes_the_rest(tmp_path, capsys):
+    assert main(["run", "--profile", "quick", "--data", f"egfxset:{tmp_path / 'missing'}", "--out", str(tmp_path),
+                 "--run-id", "f"]) == 0
+    out = capsys.readouterr().out
+    assert "2 step(s) ok, 1 failed: data-guitar" in out and "dataset folder not found" in out
+    assert "failed" in (tmp_path / "f" / "report.html").read_text()

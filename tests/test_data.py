@@ -1,0 +1,265 @@
+"""Readers, registry, index validation (every mutation named), path safety, splits."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from dl4mir.data import get_dataset
+from dl4mir.data.dataset import Dataset, EGFxSetReader
+from dl4mir.data.index import INDEX_FILE, read_index, safe_path, validate
+from dl4mir.data.splits import SplitPlan, check_no_leakage, default_split, make_split
+from dl4mir.errors import DatasetError
+from conftest import EGFX_SAMPLE, requires_shared
+
+
+# ---------------------------------------------------------------- readers
+@requires_shared()
+def test_real_egfxset_sample_is_read_like_mirdata(tmp_path):
+    ds = get_dataset(f"egfxset:{EGFX_SAMPLE}")
+    clips = {c.clip_id: c for c in ds.clips}
+    assert set(clips) == {"Clean/Middle/6-22", "TapeEcho/Bridge/2-0", "TapeEcho/Bridge-Middle/1-0"}
+    te = clips["TapeEcho/Bridge/2-0"].labels
+    assert (te["midi"], te["note_name"], te["string"], te["fret"]) == (59, "B3", 2, 0)
+    assert te["effect"] == "tape echo" and te["effect_type"] == "delay" and te["model"] == "Line 6 DL4 Delay"
+    assert te["knob_names"][:2] == ["effect selector", "delay time"] and te["setting"][2] == 0.6
+    clean = clips["Clean/Middle/6-22"].labels
+    assert clean["midi"] == 62 and clean["effect"] == "clean" and clean["pickup"] == "Middle"
+    assert clips["TapeEcho/Bridge-Middle/1-0"].groups == {"string": "1", "pickup": "Bridge-Middle", "note": "1-0"}
+    # the real folder is never written: its index lives in the dl4mir cache
+    assert not (EGFX_SAMPLE / INDEX_FILE).exists() and ds.index_path.is_file()
+    assert ds.validate().ok
+
+
+def test_quick_guitar_fx_covers_every_effect(quick_guitar_fx):
+    info = quick_guitar_fx.info()
+    assert info["n_clips"] == 13 * 6 * 4 * 3
+    assert len(info["label_counts"]["effect"]) == 13 and len(set(info["label_counts"]["effect"].values())) == 1
+    clip = quick_guitar_fx.clips[0]
+    y, sr = clip.load()
+    assert sr == 16000 and len(y) == 16000
+
+
+def test_gtzan_layout_through_mirdata(tmp_path):
+    root = tmp_path / "gtzan"
+    for genre in ("blues", "hiphop"):
+        for i in range(2):
+            p = root / "gtzan_genre" / "genres" / genre / f"{genre}.{i:05d}.wav"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(p), np.random.default_rng(i).standard_normal(2205) * 0.1, 22050)
+    tempo = root / "gtzan_tempo_beat-main" / "tempo" / "gtzan_blues_00000.bpm"
+    tempo.parent.mkdir(parents=True)
+    tempo.write_text("120.5\n")
+    ds = get_dataset(f"gtzan:{root}")
+    clips = {c.clip_id: c for c in ds.clips}
+    assert set(clips) == {"blues.00000", "blues.00001", "hiphop.00000", "hiphop.00001"}
+    assert clips["hiphop.00001"].labels["genre"] == "hip-hop"  # mirdata's own naming
+    assert clips["blues.00000"].labels["tempo_bpm"] == pytest.approx(120.5)
+    assert clips["blues.00001"].labels["tempo_bpm"] is None
+    assert ds.validate().ok
+
+
+def test_vowels_dataset(tmp_path):
+    from dl4mir.data.synth.vowels import VowelsConfig, generate
+
+    root = generate(tmp_path / "v", VowelsConfig(n_speakers=3, consonants=("b", "s"), duration_s=0.5), workers=1)
+    ds = get_dataset(f"vowels:{root}")
+    assert len(ds.clips) == 3 * 2 * 6
+    assert {c.groups["speaker"] for c in ds.clips} == {"spk00m", "spk01f", "spk02c"}
+
+
+def test_registry_errors_are_helpful(tmp_path):
+    with pytest.raises(DatasetError, match="real dataset: give its folder"):
+        get_dataset("egfxset")
+    with pytest.raises(DatasetError, match="unknown dataset 'mnist'"):
+        get_dataset("mnist:/tmp")
+    with pytest.raises(DatasetError, match="not found"):
+        get_dataset(f"egfxset:{tmp_path / 'nope'}")
+    with pytest.raises(DatasetError, match="no audio files"):
+        get_dataset(f"egfxset:{tmp_path}").clips
+    with pytest.raises(DatasetError, match="unknown profile"):
+        get_dataset("guitar-fx", profile="huge")
+
+
+def test_egfxset_reader_names_files_outside_the_layout(tiny_guitar_fx, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(tiny_guitar_fx, root)
+    (root / INDEX_FILE).unlink()
+    sf.write(str(root / "RAT" / "Bridge" / "9-99.wav"), np.zeros(100), 16000)
+    with pytest.raises(DatasetError, match=r"9-99\.wav"):
+        Dataset("egfxset", root, EGFxSetReader()).clips
+
+
+def test_missing_or_malformed_metadata_csv(tiny_guitar_fx):
+    ds = Dataset("egfxset", tiny_guitar_fx, EGFxSetReader())
+    csv_path = tiny_guitar_fx / "egfxset_metadata.csv"
+    lines = csv_path.read_text().splitlines()
+    csv_path.write_text("\n".join(lines[:2] + ['tape echo,Line 6 DL4 Delay,delay,"[oops",x,y']))
+    with pytest.raises(DatasetError, match=r"egfxset_metadata.csv:3: column 'Knob Names'"):
+        ds.clips
+    csv_path.unlink()
+    ds = Dataset("egfxset", tiny_guitar_fx, EGFxSetReader())
+    with pytest.raises(DatasetError, match="metadata CSV not found"):
+        ds.clips
+
+
+# ---------------------------------------------------------------- validation mutations
+def _validate(root):
+    return validate(root, read_index(root / INDEX_FILE))
+
+
+def test_clean_dataset_validates(tiny_guitar_fx):
+    rep = _validate(tiny_guitar_fx)
+    assert rep.ok and rep.n_checked == 6
+
+
+def test_missing_file(tiny_guitar_fx):
+    (tiny_guitar_fx / "RAT/Bridge/1-0.wav").unlink()
+    rep = _validate(tiny_guitar_fx)
+    assert rep.missing == ["RAT/Bridge/1-0.wav"] and not rep.ok
+
+
+def test_truncated_file(tiny_guitar_fx):
+    p = tiny_guitar_fx / "Clean/Bridge/6-0.wav"
+    p.write_bytes(p.read_bytes()[:3000])
+    rep = _validate(tiny_guitar_fx)
+    assert rep.checksum_mismatch == ["Clean/Bridge/6-0.wav"]
+    assert len(rep.unreadable) == 1 and "truncated" in rep.unreadable[0] and "6-0.wav" in rep.unreadable[0]
+
+
+def test_flipped_byte(tiny_guitar_fx):
+    p = tiny_guitar_fx / "TapeEcho/Bridge/1-0.wav"
+    b = bytearray(p.read_bytes())
+    b[len(b) // 2] ^= 0x01
+    p.write_bytes(bytes(b))
+    rep = _validate(tiny_guitar_fx)
+    assert rep.checksum_mismatch == ["TapeEcho/Bridge/1-0.wav"] and not rep.unreadable
+
+
+def test_swapped_files(tiny_guitar_fx):
+    a, b = tiny_guitar_fx / "Clean/Bridge/1-0.wav", tiny_guitar_fx / "RAT/Bridge/1-0.wav"
+    tmp = a.with_suffix(".tmp")
+    a.rename(tmp)
+    b.rename(a)
+    tmp.rename(b)
+    rep = _validate(tiny_guitar_fx)
+    assert sorted(rep.swapped[0]) == ["Clean/Bridge/1-0.wav", "RAT/Bridge/1-0.wav"]
+    assert rep.checksum_mismatch == [] and not rep.ok
+
+
+def test_file_not_in_index(tiny_guitar_fx):
+    shutil.copy(tiny_guitar_fx / "RAT/Bridge/1-0.wav", tiny_guitar_fx / "RAT/Bridge/2-0.wav")
+    rep = _validate(tiny_guitar_fx)
+    assert rep.unindexed == ["RAT/Bridge/2-0.wav"]
+
+
+def _edit_index(root, fn):
+    path = root / INDEX_FILE
+    data = json.loads(path.read_text())
+    text = fn(data)
+    path.write_text(text if isinstance(text, str) else json.dumps(data))
+
+
+def test_duplicated_index_entries(tiny_guitar_fx):
+    path = tiny_guitar_fx / INDEX_FILE
+    text = path.read_text()
+    # the same key twice (json.load would silently keep the last) and the same file under two ids
+    entry = '"RAT/Bridge/1-0": {"audio": ["RAT/Bridge/1-0.wav", null]}'
+    text = text.replace('"tracks": {', '"tracks": {' + entry + ", " + entry.replace('"RAT/Bridge/1-0"', '"alias"') + ", ", 1)
+    path.write_text(text)
+    idx = read_index(path)
+    assert "RAT/Bridge/1-0" in idx.duplicates
+    assert any(d.startswith("alias") for d in idx.duplicates)
+    assert not validate(tiny_guitar_fx, idx).ok
+
+
+def test_malformed_index_entries(tiny_guitar_fx):
+    def mutate(d):
+        d["tracks"]["bad1"] = {"audio": "RAT/Bridge/1-0.wav"}
+        d["tracks"]["bad2"] = {"audio": ["RAT/Bridge/6-0.wav", "not-an-md5"]}
+        d["tracks"]["bad3"] = 42
+    _edit_index(tiny_guitar_fx, mutate)
+    rep = _validate(tiny_guitar_fx)
+    assert len(rep.malformed) == 3 and any("not-an-md5" in m for m in rep.malformed)
+    with pytest.raises(DatasetError, match="3 bad entries"):
+        Dataset("x", tiny_guitar_fx, EGFxSetReader()).clips
+
+
+@pytest.mark.parametrize("content,match", [("{not json", r":1:2: corrupt index"), ('{"tracks": []}', "corrupt index"),
+                                           ("", "corrupt index"), (b"\xff\xfe\x00", "not UTF-8")])
+def test_corrupt_index(tiny_guitar_fx, content, match):
+    path = tiny_guitar_fx / INDEX_FILE
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(DatasetError, match=match):
+        read_index(path)
+
+
+def test_paths_escaping_the_root_are_rejected_before_reading(tiny_guitar_fx, tmp_path):
+    secret = tmp_path / "secret.wav"
+    shutil.copy(tiny_guitar_fx / "RAT/Bridge/1-0.wav", secret)
+    os.symlink(secret, tiny_guitar_fx / "RAT/Bridge/link.wav")
+    for rel, why in [("../secret.wav", "'..'"), (str(secret), "absolute"), ("RAT/Bridge/link.wav", "outside"),
+                     ("C:/x.wav", "absolute"), ("a\\..\\b.wav", "backslash")]:
+        with pytest.raises(DatasetError, match=why):
+            safe_path(tiny_guitar_fx, rel)
+
+    def mutate(d):
+        d["tracks"]["up"] = {"audio": ["../secret.wav", None]}
+        d["tracks"]["abs"] = {"audio": [str(secret), None]}
+        d["tracks"]["link"] = {"audio": ["RAT/Bridge/link.wav", None]}
+    _edit_index(tiny_guitar_fx, mutate)
+    rep = _validate(tiny_guitar_fx)
+    assert sorted(u.split(":")[0] for u in rep.unsafe) == ["abs", "link", "up"]
+    assert rep.n_checked == 6  # the escaping entries were never opened
+
+
+# ---------------------------------------------------------------- splits
+def test_guitar_split_holds_out_string_5_without_leakage(quick_guitar_fx):
+    plan = default_split(quick_guitar_fx)
+    clips = {c.clip_id: c for c in quick_guitar_fx.clips}
+    assert plan.test and {clips[i].groups["string"] for i in plan.test} == {"5"}
+    assert len(plan.folds) == 5
+    for fold in plan.folds:
+        val_strings = {clips[i].groups["string"] for i in fold["val"]}
+        train_strings = {clips[i].groups["string"] for i in fold["train"]}
+        assert not val_strings & train_strings and "5" not in val_strings | train_strings
+        assert len({clips[i].labels["effect"] for i in fold["val"]}) == 13  # stratified: every class in every fold
+    assert sorted(plan.development + plan.test) == sorted(clips)
+
+
+def test_split_is_seeded(quick_guitar_fx):
+    a = default_split(quick_guitar_fx, seed=1, group_key="note", test_groups=None)
+    b = default_split(quick_guitar_fx, seed=1, group_key="note", test_groups=None)
+    c = default_split(quick_guitar_fx, seed=2, group_key="note", test_groups=None)
+    assert a.to_dict() == b.to_dict() and a.test != c.test
+
+
+def test_split_errors_and_leakage_check(quick_guitar_fx):
+    with pytest.raises(DatasetError, match=r"not found in 'string'"):
+        make_split(quick_guitar_fx.clips, group_key="string", test_groups=["7"])
+    with pytest.raises(DatasetError, match="5 folds need at least 5"):
+        make_split(quick_guitar_fx.clips, group_key="pickup", test_groups=["Neck"], n_folds=5)
+    plan = default_split(quick_guitar_fx)
+    plan.folds[0]["val"].append(plan.test[0])
+    with pytest.raises(DatasetError, match="leakage"):
+        check_no_leakage(plan, quick_guitar_fx.clips)
+
+
+def test_tinysol_uses_official_folds():
+    ds = get_dataset("instruments", profile="quick")
+    plan = default_split(ds)
+    assert plan.strategy == "official" and len(plan.folds) == 5
+    for k, fold in enumerate(plan.folds):
+        assert {ds.clips[0].__class__} and all(i for i in fold["val"])
+        folds_in_val = {c.labels["fold"] for c in ds.clips if c.clip_id in set(fold["val"])}
+        assert folds_in_val == {k}
+
+
+def test_split_file_round_trip(tmp_path, quick_guitar_fx):
+    plan = default_split(quick_guitar_fx)
+    assert SplitPlan.load(plan.save(tmp_path / "s.json")) == plan
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(DatasetError, match="not a dl4mir split file"):
+        SplitPlan.load(tmp_path / "bad.json")
