@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 from dl4mir.errors import AudioError, ConfigError, DatasetError, Dl4mirError  # noqa: E402  (light, no deps)
 
-_SUBMODULES = {"audio", "data", "config", "cli"}
+_SUBMODULES = {"audio", "data", "cli"}
 
 
 def __getattr__(name: str):

@@ -1,0 +1,1 @@
+"""Synthetic datasets written in the real datasets' layouts: guitar_fx (EGFxSet), instruments (TinySOL), vowels."""

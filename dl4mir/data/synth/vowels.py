@@ -90,7 +90,7 @@ class VowelsConfig:
 
 
 def _speaker_params(speaker: str, sex: str, seed: int) -> tuple[float, float]:
-    rng = np.random.default_rng([seed, int(speaker[3:5])])
+    rng = np.random.default_rng([seed, int(speaker[3:-1])])
     scale, (lo, hi) = SEXES[sex]
     return scale * rng.uniform(0.94, 1.06), rng.uniform(lo, hi)
 
@@ -119,7 +119,7 @@ def synthesize_syllable(speaker: str, sex: str, consonant: str, vowel: str, take
 
     from dl4mir.data.synth._kernels import formant_cascade
 
-    rng = np.random.default_rng([seed, int(speaker[3:5]), list(CONSONANTS).index(consonant),
+    rng = np.random.default_rng([seed, int(speaker[3:-1]), list(CONSONANTS).index(consonant),
                                  VOWEL_NAMES.index(vowel), take])
     scale, f0_speaker = _speaker_params(speaker, sex, seed)
     n = int(round(duration_s * sr))
