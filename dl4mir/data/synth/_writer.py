@@ -5,13 +5,14 @@ leaves no marker and the next call renders again (every task is deterministic fr
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
 
@@ -19,6 +20,27 @@ from dl4mir._progress import progress
 
 SYNTH_MARKER = "dl4mir_synth.json"
 PEAK_CEILING = 0.99
+# Bump whenever any generator's output changes, so cached datasets made by older code are not reused.
+SYNTH_VERSION = 1
+
+
+class SynthConfig:
+    """Mixin for the generators' frozen dataclass configs: named profiles and a content fingerprint."""
+
+    PROFILES: ClassVar[dict[str, dict]] = {}  # profile name -> overrides of the defaults
+
+    @classmethod
+    def profile(cls, name: str):
+        """``quick`` (tests), ``default`` (the course at 16 kHz) or ``full`` (the real dataset's size)."""
+        from dl4mir.errors import ConfigError
+
+        if name not in cls.PROFILES:
+            raise ConfigError(f"unknown profile {name!r}; use {', '.join(cls.PROFILES)}")
+        return replace(cls(), **cls.PROFILES[name])
+
+    def fingerprint(self) -> str:
+        payload = {"synth_version": SYNTH_VERSION, **asdict(self)}
+        return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:10]
 
 
 def is_complete(root: Path, config) -> bool:
@@ -29,7 +51,7 @@ def is_complete(root: Path, config) -> bool:
         saved = json.loads(marker.read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    return saved.get("config") == json.loads(json.dumps(asdict(config)))
+    return saved.get("synth_version") == SYNTH_VERSION and saved.get("config") == json.loads(json.dumps(asdict(config)))
 
 
 def safe_peak(y: np.ndarray) -> np.ndarray:
@@ -99,7 +121,7 @@ def write_dataset(
     if len(tracks) != len(files):
         raise RuntimeError(f"{name}: two files share a clip id")  # a generator bug, never user input
     write_index(root / INDEX_FILE, tracks, version=f"{name}-synthetic")
-    marker = {"dataset": name, "config": asdict(config), "n_files": len(files)}
+    marker = {"dataset": name, "synth_version": SYNTH_VERSION, "config": asdict(config), "n_files": len(files)}
     tmp = root / (SYNTH_MARKER + ".tmp")
     tmp.write_text(json.dumps(marker, indent=2))
     os.replace(tmp, root / SYNTH_MARKER)

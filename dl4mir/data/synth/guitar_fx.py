@@ -7,15 +7,15 @@ through Clean and the 12 effects, giving ``<EffectFolder>/<Pickup>/<string>-<fre
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from dl4mir.data.egfxset import EFFECTS, FRETS, METADATA_FILE, OPEN_STRING_MIDI, PICKUPS, write_metadata_csv
+from dl4mir.data.synth._writer import SynthConfig
 from dl4mir.errors import ConfigError
 
 _ALL_STRINGS = tuple(sorted(OPEN_STRING_MIDI))
@@ -23,7 +23,7 @@ _ALL_EFFECTS = tuple(e.folder for e in EFFECTS)
 
 
 @dataclass(frozen=True)
-class GuitarFxConfig:
+class GuitarFxConfig(SynthConfig):
     """What to render.  ``seed`` makes every note and every effect's random modulation phase reproducible."""
 
     sample_rate: int = 16000
@@ -34,6 +34,12 @@ class GuitarFxConfig:
     effects: tuple[str, ...] = _ALL_EFFECTS
     seed: int = 0
     subtype: str = "PCM_16"
+
+    PROFILES: ClassVar[dict[str, dict]] = {
+        "quick": {"duration_s": 1.0, "frets": (0, 5, 10, 15), "pickups": ("Bridge", "Middle", "Neck")},
+        "default": {},
+        "full": {"sample_rate": 48000, "duration_s": 5.0, "frets": FRETS, "subtype": "PCM_24"},
+    }
 
     def __post_init__(self):
         problems = []
@@ -51,16 +57,6 @@ class GuitarFxConfig:
         if problems:
             raise ConfigError("guitar-fx config: " + "; ".join(problems))
 
-    @classmethod
-    def profile(cls, name: str) -> "GuitarFxConfig":
-        """``quick`` (tests, ~1 min of audio per effect), ``default`` (the course at 16 kHz), ``full`` (EGFxSet)."""
-        if name == "quick":
-            return cls(duration_s=1.0, frets=(0, 5, 10, 15), pickups=("Bridge", "Middle", "Neck"))
-        if name == "default":
-            return cls()
-        if name == "full":
-            return cls(sample_rate=48000, duration_s=5.0, frets=FRETS, subtype="PCM_24")
-        raise ConfigError(f"unknown profile {name!r}; use quick, default or full")
 
     @property
     def n_files(self) -> int:
@@ -70,8 +66,6 @@ class GuitarFxConfig:
     def audio_seconds(self) -> float:
         return self.n_files * self.duration_s
 
-    def fingerprint(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
 
 
 def render_note(task: tuple[int, int, str], config: GuitarFxConfig) -> list[tuple[str, np.ndarray]]:

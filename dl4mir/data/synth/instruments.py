@@ -18,15 +18,15 @@ Dynamics (pp, mf, ff) change both level and spectral tilt.  The label ``f0_hz`` 
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from dl4mir.data.egfxset import midi_to_hz, midi_to_note_name
+from dl4mir.data.synth._writer import SynthConfig
 from dl4mir.errors import ConfigError
 
 TINYSOL_METADATA = "annotation/TinySOL_metadata.csv"
@@ -75,7 +75,7 @@ INSTRUMENT_BY_ABBR = {i.abbr: i for i in INSTRUMENTS}
 
 
 @dataclass(frozen=True)
-class InstrumentsConfig:
+class InstrumentsConfig(SynthConfig):
     sample_rate: int = 16000
     duration_s: float = 1.5
     instruments: tuple[str, ...] = tuple(i.abbr for i in INSTRUMENTS)
@@ -83,6 +83,12 @@ class InstrumentsConfig:
     pitch_step: int = 1  # every semitone of each instrument's range
     seed: int = 0
     subtype: str = "PCM_16"
+
+    PROFILES: ClassVar[dict[str, dict]] = {
+        "quick": {"duration_s": 1.0, "pitch_step": 3},
+        "default": {},
+        "full": {"sample_rate": 44100, "duration_s": 3.0},
+    }
 
     def __post_init__(self):
         problems = [f"unknown instrument {a!r}" for a in self.instruments if a not in INSTRUMENT_BY_ABBR]
@@ -98,23 +104,12 @@ class InstrumentsConfig:
         if problems:
             raise ConfigError("instruments config: " + "; ".join(problems))
 
-    @classmethod
-    def profile(cls, name: str) -> "InstrumentsConfig":
-        if name == "quick":
-            return cls(duration_s=1.0, pitch_step=3)
-        if name == "default":
-            return cls()
-        if name == "full":
-            return cls(sample_rate=44100, duration_s=3.0, dynamics=("pp", "mf", "ff"))
-        raise ConfigError(f"unknown profile {name!r}; use quick, default or full")
 
     def notes(self) -> list[tuple[str, int, str]]:
         return [(a, m, d) for a in self.instruments
                 for m in range(INSTRUMENT_BY_ABBR[a].low_midi, INSTRUMENT_BY_ABBR[a].high_midi + 1, self.pitch_step)
                 for d in self.dynamics]
 
-    def fingerprint(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
 
 
 def string_for(inst: Instrument, midi: int) -> int | None:

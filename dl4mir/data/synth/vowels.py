@@ -11,14 +11,14 @@ vowel, take, f0_hz, vowel_onset_s).  This layout is dl4mir's own; PCVC itself is
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
+from dl4mir.data.synth._writer import SynthConfig
 from dl4mir.errors import ConfigError
 
 METADATA_FILE = "vowels_metadata.csv"
@@ -45,7 +45,7 @@ SEXES = {"m": (1.0, (90, 150)), "f": (1.17, (170, 250)), "c": (1.3, (230, 300))}
 
 
 @dataclass(frozen=True)
-class VowelsConfig:
+class VowelsConfig(SynthConfig):
     sample_rate: int = 16000
     duration_s: float = 0.8
     n_speakers: int = 12
@@ -53,6 +53,12 @@ class VowelsConfig:
     takes: int = 1
     seed: int = 0
     subtype: str = "PCM_16"
+
+    PROFILES: ClassVar[dict[str, dict]] = {
+        "quick": {"n_speakers": 8, "consonants": ("b", "t", "s", "m", "k", "l")},
+        "default": {},
+        "full": {"n_speakers": 24, "takes": 2},
+    }
 
     def __post_init__(self):
         problems = [f"unknown consonant {c!r}" for c in self.consonants if c not in CONSONANTS]
@@ -67,15 +73,6 @@ class VowelsConfig:
         if problems:
             raise ConfigError("vowels config: " + "; ".join(problems))
 
-    @classmethod
-    def profile(cls, name: str) -> "VowelsConfig":
-        if name == "quick":
-            return cls(n_speakers=8, consonants=("b", "t", "s", "m", "k", "l"))
-        if name == "default":
-            return cls()
-        if name == "full":
-            return cls(n_speakers=24, takes=2)
-        raise ConfigError(f"unknown profile {name!r}; use quick, default or full")
 
     def speakers(self) -> list[tuple[str, str]]:
         sexes = "mfc"
@@ -85,8 +82,6 @@ class VowelsConfig:
         return [(spk, sex, c, v, take) for spk, sex in self.speakers() for c in self.consonants
                 for v in VOWEL_NAMES for take in range(self.takes)]
 
-    def fingerprint(self) -> str:
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
 
 
 def _speaker_params(speaker: str, sex: str, seed: int) -> tuple[float, float]:
