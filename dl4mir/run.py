@@ -81,7 +81,7 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     from dl4mir import __version__
 
     run_id = run_id or f"{profile}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir = Path(out) / run_id
+    run_dir = (Path(out) / run_id).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     steps_plan = {"data-guitar": data, "data-instruments": "instruments", "data-vowels": "vowels"}
     steps: dict[str, dict] = {}
