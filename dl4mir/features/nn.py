@@ -24,7 +24,11 @@ def _float32(x: torch.Tensor):
 
 
 class STFT(nn.Module):
-    """``|STFT|**power`` (``power=None``: the complex STFT), ``(..., 1 + n_fft // 2, frames)``."""
+    """``|STFT|**power`` (``power=None``: the complex STFT), ``(..., 1 + n_fft // 2, frames)``.
+
+    Frames are cut with ``unfold`` and transformed with ``rfft`` so the spectrum comes out contiguous as
+    ``(..., frames, freq)``; the returned ``(..., freq, frames)`` is a transposed view of it.
+    """
 
     def __init__(self, *, n_fft: int = 2048, hop_length: int = 512, win_length: int | None = None,
                  center: bool = True, pad_mode: str = "constant", power: float | None = 1.0):
@@ -33,16 +37,37 @@ class STFT(nn.Module):
         self.register_buffer("window", torch.as_tensor(F._window(n_fft, win_length), dtype=torch.float32),
                              persistent=False)
 
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        lead = y.shape[:-1]
+    def frames_spectrum(self, y: torch.Tensor) -> torch.Tensor:
+        """Complex spectrum ``(..., frames, freq)``, contiguous."""
         with _float32(y):
-            spec = torch.stft(y.reshape(-1, y.shape[-1]).float(), n_fft=self.n_fft, hop_length=self.hop_length,
-                              window=self.window, center=self.center, pad_mode=self.pad_mode, return_complex=True)
-        spec = spec.reshape(*lead, *spec.shape[-2:])
-        if self.power is None:
-            return spec
-        mag = spec.abs()
-        return mag if self.power == 1 else mag.pow(self.power)
+            y = y.float()
+            if self.center:
+                pad = self.n_fft // 2
+                if self.pad_mode == "constant":
+                    y = torch.nn.functional.pad(y, (pad, pad))
+                else:  # reflect/replicate need a (batch, channel, time) view
+                    lead = y.shape[:-1]
+                    y = torch.nn.functional.pad(y.reshape(-1, 1, y.shape[-1]), (pad, pad), mode=self.pad_mode)
+                    y = y.reshape(*lead, y.shape[-1])
+            if y.shape[-1] < self.n_fft:
+                raise ValueError(f"signal of {y.shape[-1]} samples is shorter than n_fft={self.n_fft}")
+            return torch.fft.rfft(y.unfold(-1, self.n_fft, self.hop_length) * self.window)
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        spec = self.frames_spectrum(y)
+        if self.power is not None:
+            spec = _power(spec) if self.power == 2 else spec.abs().pow(self.power)
+        return spec.transpose(-1, -2)
+
+
+def _power(spec: torch.Tensor) -> torch.Tensor:
+    # |z|² without the square root that abs() would take and pow(2) undo
+    return spec.real.square() + spec.imag.square()
+
+
+# On a CPU the mel pipeline is memory-bound: a batch's spectrum (≈0.5 MB a clip for 2 s at 16 kHz) is far larger
+# than the caches.  Working through chunks of about this many bytes of spectrum keeps each step in cache.
+_CPU_CHUNK_BYTES = 4 << 20
 
 
 class MelSpectrogram(nn.Module):
@@ -52,14 +77,33 @@ class MelSpectrogram(nn.Module):
                  n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None, htk: bool = False,
                  norm: str | None = "slaney", power: float = 2.0, center: bool = True, pad_mode: str = "constant"):
         super().__init__()
+        self.power = power
         self.stft = STFT(n_fft=n_fft, hop_length=hop_length, win_length=win_length, center=center,
-                         pad_mode=pad_mode, power=power)
-        fb = F.mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm)
-        self.register_buffer("mel_basis", torch.as_tensor(fb), persistent=False)
+                         pad_mode=pad_mode, power=None)
+        fb = torch.as_tensor(F.mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
+                                              norm=norm))
+        self.register_buffer("mel_basis", fb, persistent=False)  # (M, F)
+        # each filter weight twice, for the (real, imag) pairs of view_as_real: mel = Σ w·(re² + im²) in one matmul
+        self.register_buffer("mel_basis_ri", fb.T.repeat_interleave(2, dim=0).contiguous(), persistent=False)
+
+    def _mel(self, y: torch.Tensor) -> torch.Tensor:
+        spec = self.stft.frames_spectrum(y)  # (B, T, F) complex
+        if self.power != 2:
+            return torch.matmul(spec.abs().pow(self.power), self.mel_basis.T)
+        ri = torch.view_as_real(spec)  # (B, T, F, 2)
+        ri = ri.square() if ri.requires_grad else ri.square_()  # in place is safe: nothing else holds spec
+        return torch.matmul(ri.flatten(-2), self.mel_basis_ri)  # (B, T, 2F) @ (2F, M) -> (B, T, M)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
+        lead, flat = y.shape[:-1], y.reshape(-1, y.shape[-1])
         with _float32(y):
-            return torch.matmul(self.mel_basis, self.stft(y))  # (M, F) @ (..., F, T) -> (..., M, T)
+            if y.device.type == "cpu" and flat.shape[0] > 1:
+                per_item = (flat.shape[-1] // self.stft.hop_length + 1) * (self.stft.n_fft // 2 + 1) * 8
+                chunk = max(1, _CPU_CHUNK_BYTES // per_item)
+                mel = torch.cat([self._mel(c) for c in flat.split(chunk)])
+            else:
+                mel = self._mel(flat)
+        return mel.transpose(-1, -2).reshape(*lead, mel.shape[-1], mel.shape[-2])
 
 
 class PowerToDB(nn.Module):
