@@ -27,6 +27,16 @@ def test_pca_matches_sklearn_up_to_sign():
     np.testing.assert_allclose(full.inverse_transform(full.transform(X)), X, atol=1e-8)
 
 
+def test_pca_with_more_features_than_samples_matches_sklearn():
+    X = np.random.default_rng(3).standard_normal((40, 300))
+    X[:, :5] += 5 * np.random.default_rng(4).standard_normal((40, 1))  # one strong direction
+    ours = PCA(n_components=3).fit(X)
+    ref = skd.PCA(n_components=3).fit(StandardScaler().fit_transform(X))
+    for a, b in zip(ours.components_, ref.components_):
+        assert min(np.abs(a - b).max(), np.abs(a + b).max()) < 1e-6
+    np.testing.assert_allclose(ours.explained_variance_ratio_, ref.explained_variance_ratio_, atol=1e-6)
+
+
 def test_estimator_contract():
     for est in (PCA(n_components=3), LinearRegression(solver="gd"), LogisticRegression(l2=0.1), SoftmaxRegression()):
         c = clone(est)

@@ -27,7 +27,8 @@ class PCA(TransformerMixin, BaseEstimator):
     """Principal components by eigendecomposition of the covariance matrix, as taught.
 
     Steps: (optionally) standardize each feature → covariance ``C = XᵀX / (n − 1)`` → eigenvectors of ``C``
-    sorted by eigenvalue → project onto the first ``n_components``.  ``explained_variance_ratio_`` is each
+    sorted by eigenvalue → project onto the first ``n_components``.  With more features than samples the same
+    eigenvectors come from the smaller Gram matrix ``XXᵀ``.  ``explained_variance_ratio_`` is each
     eigenvalue over their sum (the "% variance" of the lesson).
     """
 
@@ -38,13 +39,22 @@ class PCA(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         X = _check_X(X)
         if not 1 <= self.n_components <= min(X.shape):
-            raise Dl4mirError(f"n_components={self.n_components} must be in 1..{min(X.shape)}")
+            raise Dl4mirError(f"n_components={self.n_components} must be in 1..{min(X.shape)} "
+                              f"(X has {X.shape[0]} samples and {X.shape[1]} features)")
         self.mean_ = X.mean(axis=0)
         self.scale_ = X.std(axis=0) if self.standardize else np.ones(X.shape[1])
         self.scale_[self.scale_ == 0] = 1.0  # a constant feature carries no variance; leave it at zero
         Z = (X - self.mean_) / self.scale_
-        cov = Z.T @ Z / (len(Z) - 1)
-        eigval, eigvec = np.linalg.eigh(cov)  # ascending, for a symmetric matrix
+        n, d = Z.shape
+        if d <= n:
+            cov = Z.T @ Z / (n - 1)
+            eigval, eigvec = np.linalg.eigh(cov)  # ascending, for a symmetric matrix
+        else:
+            # More features than samples (e.g. 2,001 FFT bins, 300 clips): the covariance's non-zero eigenvalues
+            # are those of the n × n Gram matrix Z Zᵀ/(n−1), and Zᵀu/‖Zᵀu‖ are its eigenvectors; O(n³), not O(d³).
+            eigval, u = np.linalg.eigh(Z @ Z.T / (n - 1))
+            eigvec = Z.T @ u
+            eigvec /= np.maximum(np.linalg.norm(eigvec, axis=0), 1e-12)
         order = np.argsort(eigval)[::-1]
         eigval, eigvec = np.clip(eigval[order], 0, None), eigvec[:, order]
         # fix each vector's sign (largest-magnitude entry positive) so results are reproducible

@@ -1,0 +1,265 @@
+"""Feature tables for whole datasets, cached on disk.
+
+A :class:`FeatureSpec` names a feature and its parameters (``"logmel:n_mels=32,n_fft=4096"``).  Each clip's
+result is stored as ``<cache>/<spec key>/<audio md5>.npy``: keyed by the audio's checksum and the parameters, so
+
+* a second run recomputes nothing, and only new or changed clips are computed (incremental);
+* every file is written atomically, so an interrupted run resumes where it stopped;
+* ``shard=(i, n)`` takes every n-th clip starting at i, so a cluster job array can split a dataset across
+  machines sharing the cache folder, and :func:`load_table` merges whatever the shards wrote into one table.
+
+Bad clips are reported at the end with their cause, never fatal and never silently dropped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dl4mir.errors import ConfigError, Dl4mirError
+
+# name -> (function(y, sr, **params) -> array, default params)
+_DEFAULTS = {
+    "logmel": {"n_fft": 1024, "hop_length": 256, "n_mels": 64, "fmin": 0.0, "fmax": None},
+    "mfcc": {"n_fft": 1024, "hop_length": 256, "n_mels": 64, "n_mfcc": 20},
+    "spectrum_db": {"n_fft": None},
+    "stats": {"n_fft": 1024, "hop_length": 256, "n_mfcc": 13},
+    "stft_mag": {"n_fft": 1024, "hop_length": 512},
+}
+
+
+def _logmel(y, sr, **p):
+    from dl4mir.features.spectral import log_mel
+
+    return log_mel(y=y, sr=sr, **p).astype(np.float32)
+
+
+def _mfcc(y, sr, **p):
+    from dl4mir.features.spectral import mfcc
+
+    return mfcc(y=y, sr=sr, **p).astype(np.float32)
+
+
+def _spectrum_db(y, sr, n_fft=None):
+    """|FFT| in dB of the whole (windowed) clip: the PCA lesson's input."""
+    from dl4mir.features.spectral import amplitude_to_db
+
+    n = n_fft or len(y)
+    mag = np.abs(np.fft.rfft(y * np.hanning(len(y)), n=n))
+    return amplitude_to_db(mag[None, :], ref=1.0, top_db=None)[0].astype(np.float32)
+
+
+def _stft_mag(y, sr, n_fft=1024, hop_length=512):
+    from dl4mir.features.spectral import stft
+
+    return np.abs(stft(y, n_fft=n_fft, hop_length=hop_length)).astype(np.float32)
+
+
+STATS_NAMES = ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "rms", "contrast")
+
+
+def _stats(y, sr, n_fft=1024, hop_length=512, n_mfcc=13):
+    """One vector per clip: mean and std over frames of spectral shape, ZCR, RMS (dB), contrast and MFCCs."""
+    from dl4mir.features import spectral as F
+
+    S, _ = F.spectrogram(y=y, n_fft=n_fft, hop_length=hop_length)
+    rows = [F.spectral_centroid(S=S, sr=sr), F.spectral_bandwidth(S=S, sr=sr), F.spectral_rolloff(S=S, sr=sr),
+            F.spectral_flatness(S=S), F.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length),
+            20 * np.log10(np.maximum(F.rms(S=S, frame_length=n_fft), 1e-6)),
+            F.spectral_contrast(S=S, sr=sr, n_bands=4, fmin=min(200.0, sr / 64)).mean(axis=0, keepdims=True),
+            F.mfcc(S=F.melspectrogram(S=S ** 2, sr=sr, n_mels=64), sr=sr, n_mfcc=n_mfcc)]
+    feats = np.concatenate(rows, axis=0)
+    return np.concatenate([feats.mean(axis=1), feats.std(axis=1)]).astype(np.float32)
+
+
+def stats_feature_names(n_mfcc: int = 13) -> list[str]:
+    names = list(STATS_NAMES) + [f"mfcc{i}" for i in range(n_mfcc)]
+    return [f"{n}_mean" for n in names] + [f"{n}_std" for n in names]
+
+
+_FUNCTIONS = {"logmel": _logmel, "mfcc": _mfcc, "spectrum_db": _spectrum_db, "stats": _stats, "stft_mag": _stft_mag}
+
+
+def _parse_value(text: str):
+    if text.lower() in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A feature, the audio it is computed on (sample rate, crop), and its parameters."""
+
+    name: str
+    sr: int = 16000
+    duration_s: float | None = None  # crop/zero-pad every clip to this length (from offset_s) so tables stack
+    offset_s: float = 0.0
+    params: tuple = field(default=())  # sorted (key, value) pairs overriding _DEFAULTS[name]
+
+    def __post_init__(self):
+        if self.name not in _FUNCTIONS:
+            raise ConfigError(f"unknown feature {self.name!r}; choose from {', '.join(_FUNCTIONS)}")
+        unknown = sorted(k for k, _ in self.params if k not in _DEFAULTS[self.name])
+        if unknown:
+            raise ConfigError(f"feature {self.name!r} has no parameter(s) {unknown}; "
+                              f"it takes {sorted(_DEFAULTS[self.name])} plus sr, duration_s, offset_s")
+        if self.sr <= 0 or (self.duration_s is not None and self.duration_s <= 0):
+            raise ConfigError(f"sr and duration_s must be positive, got sr={self.sr}, duration_s={self.duration_s}")
+
+    @classmethod
+    def parse(cls, text: str) -> "FeatureSpec":
+        """``"mfcc:n_mfcc=13,sr=8000,duration_s=0.5"`` → FeatureSpec."""
+        name, _, rest = text.partition(":")
+        top, params = {}, {}
+        for item in filter(None, (s.strip() for s in rest.split(","))):
+            key, eq, value = item.partition("=")
+            if not eq:
+                raise ConfigError(f"feature spec {text!r}: {item!r} is not key=value")
+            (top if key in ("sr", "duration_s", "offset_s") else params)[key.strip()] = _parse_value(value.strip())
+        return cls(name.strip(), params=tuple(sorted(params.items())), **top)
+
+    @property
+    def kwargs(self) -> dict:
+        return {**_DEFAULTS[self.name], **dict(self.params)}
+
+    def key(self) -> str:
+        payload = {"name": self.name, "sr": self.sr, "duration_s": self.duration_s, "offset_s": self.offset_s,
+                   "params": self.kwargs, "v": 1}
+        return f"{self.name}-" + hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+    def __str__(self):
+        extra = [f"sr={self.sr}"] + ([f"duration_s={self.duration_s}"] if self.duration_s else []) + \
+                ([f"offset_s={self.offset_s}"] if self.offset_s else []) + [f"{k}={v}" for k, v in self.params]
+        return f"{self.name}:{','.join(extra)}"
+
+    def compute(self, y: np.ndarray) -> np.ndarray:
+        """The feature of a mono waveform already at ``self.sr`` (cropped/padded here if ``duration_s``)."""
+        from dl4mir.audio import fit_to_length
+
+        if self.duration_s is not None:
+            start = int(round(self.offset_s * self.sr))
+            y = fit_to_length(y[start:], duration_s=self.duration_s, sr=self.sr)
+        return _FUNCTIONS[self.name](np.asarray(y, dtype=np.float32), self.sr, **self.kwargs)
+
+    def compute_clip(self, clip) -> np.ndarray:
+        y, _ = clip.load(sr=self.sr)
+        return self.compute(y)
+
+
+def cache_dir(spec: FeatureSpec) -> Path:
+    from dl4mir.data.dataset import dl4mir_home
+
+    return dl4mir_home() / "features" / spec.key()
+
+
+@dataclass
+class ExtractReport:
+    computed: int = 0
+    cached: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"{self.computed} computed, {self.cached} already cached, {len(self.failures)} failed"]
+        lines += [f"  FAILED {cid}: {cause}" for cid, cause in self.failures]
+        return "\n".join(lines)
+
+
+def _clip_md5(dataset, clip) -> str:
+    from dl4mir.data.index import md5_file
+
+    return md5_file(clip.path)  # the bytes on disk now, not the index's claim, decide what is cached
+
+
+def extract(dataset, spec: FeatureSpec, *, shard: tuple[int, int] = (0, 1), show_progress: bool | None = None
+            ) -> ExtractReport:
+    """Compute ``spec`` for every clip of ``dataset`` in this shard that is not cached yet."""
+    from dl4mir._progress import progress
+    from dl4mir.errors import AudioError
+
+    i, n = shard
+    if not (n >= 1 and 0 <= i < n):
+        raise ConfigError(f"shard must be i/n with 0 <= i < n, got {i}/{n}")
+    out_dir = cache_dir(spec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "spec.json").write_text(json.dumps({"spec": str(spec), "kwargs": spec.kwargs}, default=str))
+    report = ExtractReport()
+    clips = dataset.clips[i::n]
+    for clip in progress(clips, total=len(clips), desc=f"{spec.name} [{i}/{n}]", enabled=show_progress):
+        try:
+            target = out_dir / f"{_clip_md5(dataset, clip)}.npy"
+            if target.is_file():
+                report.cached += 1
+                continue
+            value = spec.compute_clip(clip)
+            if not np.isfinite(value).all():
+                raise Dl4mirError("feature has non-finite values")
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.save(f, value)
+            os.replace(tmp, target)
+            report.computed += 1
+        except (AudioError, Dl4mirError, OSError, ValueError) as exc:
+            report.failures.append((clip.clip_id, str(exc)))
+    return report
+
+
+@dataclass
+class FeatureTable:
+    """Features of a dataset as one array, with the clips they belong to and those that are missing."""
+
+    spec: FeatureSpec
+    X: np.ndarray
+    clip_ids: list[str]
+    labels: list[dict]
+    groups: list[dict]
+    missing: list[str]
+
+    def column(self, key: str) -> np.ndarray:
+        return np.array([lab[key] for lab in self.labels])
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        np.savez_compressed(path, X=self.X, clip_ids=np.array(self.clip_ids),
+                            labels=np.array(json.dumps(self.labels, default=str)),
+                            groups=np.array(json.dumps(self.groups)), spec=np.array(str(self.spec)))
+        return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
+
+
+def load_table(dataset, spec: FeatureSpec, *, compute_missing: bool = True,
+               show_progress: bool | None = None) -> FeatureTable:
+    """Merge the cached features of every clip into one table (computing what is missing unless told not to).
+
+    Clips whose features cannot be computed are listed in ``missing`` (and excluded), never silently dropped.
+    """
+    if compute_missing:
+        rep = extract(dataset, spec, show_progress=show_progress)
+        failed = {cid for cid, _ in rep.failures}
+    else:
+        failed = set()
+    out_dir = cache_dir(spec)
+    arrays, ids, labels, groups, missing = [], [], [], [], []
+    for clip in dataset.clips:
+        path = out_dir / f"{_clip_md5(dataset, clip)}.npy"
+        if clip.clip_id in failed or not path.is_file():
+            missing.append(clip.clip_id)
+            continue
+        arrays.append(np.load(path))
+        ids.append(clip.clip_id)
+        labels.append(clip.labels)
+        groups.append(clip.groups)
+    if not arrays:
+        raise Dl4mirError(f"no features for {dataset.name} with {spec}: {len(missing)} clips missing")
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise Dl4mirError(f"features of {spec} differ in shape across clips ({sorted(shapes)[:3]} …); "
+                          "set duration_s so every clip has the same length")
+    return FeatureTable(spec, np.stack(arrays), ids, labels, groups, missing)

@@ -1,0 +1,120 @@
+"""The course's lessons as runnable steps.  Each lesson module has ``run(ctx) -> dict`` that wires the library's
+stages together and writes its artifacts (figures, WAVs, ``metrics.json``) into ``ctx.out_dir``; the report reads
+those artifacts and never recomputes."""
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str
+    module: str
+    title: str
+    question: str
+
+
+LESSONS = (
+    Lesson("dft", "dft", "1 · Digital audio and the DFT",
+           "Is audio's dimensionality small or big? How does a spectrogram relate to the DFT?"),
+    Lesson("features", "features", "2 · Audio features", "Which features separate instruments?"),
+    Lesson("pca-effects", "pca_effects", "3 · Datasets and PCA: guitar effects",
+           "Which features maximally separate two (then three) effects? Does it work better for some pairs?"),
+    Lesson("pca-instruments", "pca_instruments", "3b · PCA and t-SNE of instruments",
+           "Do instrument families form clusters in two dimensions?"),
+    Lesson("linear-regression", "linear_regression", "4 · Cross-validation and linear regression",
+           "Is the relationship between f0 and spectral centroid linear? Why cross-validate?"),
+    Lesson("logistic-regression", "logistic_regression", "5 · Logistic regression, BCE and metrics",
+           "Violin or bass tuba from two features: which two, and why?"),
+    Lesson("augmentation", "augmentation", "6a · Raw-audio standardization and data augmentation",
+           "What do the augmentations do to a sound?"),
+    Lesson("softmax-vowels", "softmax_vowels", "6 · Softmax classification of vowels",
+           "Confusion matrix and accuracy on held-out speakers"),
+)
+LESSON_BY_NAME = {lesson.name: lesson for lesson in LESSONS}
+
+
+@dataclass
+class LessonContext:
+    """What a lesson gets: where to write, which data, which profile and seed."""
+
+    out_dir: Path
+    profile: str = "default"
+    guitar: str = "guitar-fx"  # or egfxset:PATH
+    instruments: str = "instruments"  # or tinysol:PATH
+    vowels: str = "vowels"
+    seed: int = 0
+    show_progress: bool | None = None
+    figures: list = field(default_factory=list)
+    audio: list = field(default_factory=list)
+    _datasets: dict = field(default_factory=dict)
+
+    def dataset(self, spec: str):
+        if spec not in self._datasets:
+            from dl4mir.data import get_dataset
+
+            self._datasets[spec] = get_dataset(spec, profile=self.profile, show_progress=self.show_progress)
+        return self._datasets[spec]
+
+    def table(self, spec: str, feature: str):
+        """A cached feature table of a dataset (see :mod:`dl4mir.features.cache`)."""
+        from dl4mir.features.cache import FeatureSpec, load_table
+
+        table = load_table(self.dataset(spec), FeatureSpec.parse(feature), show_progress=self.show_progress)
+        if table.missing:
+            print(f"  note: {len(table.missing)} clip(s) of {spec} have no {feature} features and are left out: "
+                  + ", ".join(table.missing[:5]))
+        return table
+
+    def figure(self, name: str, caption: str) -> Path:
+        path = self.out_dir / f"{name}.png"
+        self.figures.append({"file": path.name, "caption": caption})
+        return path
+
+    def wav(self, name: str, y: np.ndarray, sr: int, caption: str) -> Path:
+        from dl4mir.audio import save
+        from dl4mir.data.synth._writer import safe_peak
+
+        path = save(self.out_dir / f"{name}.wav", safe_peak(np.asarray(y, dtype=np.float32)), sr=sr)
+        self.audio.append({"file": path.name, "caption": caption})
+        return path
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        return None if not np.isfinite(x) else float(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    return x
+
+
+def run_lesson(name: str, ctx: LessonContext) -> dict:
+    """Run one lesson into ``ctx.out_dir``; returns (and writes as ``metrics.json``) its record."""
+    if name not in LESSON_BY_NAME:
+        from dl4mir.errors import ConfigError
+
+        raise ConfigError(f"unknown lesson {name!r}; `dl4mir lessons list` shows them")
+    lesson = LESSON_BY_NAME[name]
+    ctx.out_dir = Path(ctx.out_dir)
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    metrics = importlib.import_module(f"dl4mir.lessons.{lesson.module}").run(ctx)
+    record = _jsonable({"lesson": name, "title": lesson.title, "question": lesson.question,
+                        "headline": metrics.pop("headline", {}), "metrics": metrics, "figures": ctx.figures,
+                        "audio": ctx.audio, "seconds": time.perf_counter() - t0})
+    (ctx.out_dir / "metrics.json").write_text(json.dumps(record, indent=1))
+    return record

@@ -1,0 +1,1 @@
+"""Figures for the lessons and the run's HTML report."""
