@@ -47,7 +47,49 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH (default: %(default)s)")
     run.add_argument("--out", default="runs", help="folder for runs (default: %(default)s)")
     run.add_argument("--run-id", default=None, help="name of this run (default: <profile>-<timestamp>)")
+    run.add_argument("--only", default=None, help="comma-separated steps to run (see `dl4mir lessons list`)")
+    run.add_argument("--skip", default=None, help="comma-separated steps to leave out")
+    run.add_argument("--force", action="store_true", help="redo steps that a previous run with this id finished")
     run.set_defaults(func=cmd_run)
+
+    lessons = sub.add_parser("lessons", help="list the course's lessons or run one",
+                             description="Each lesson answers its question of the course on the embedded data (or "
+                                         "yours with --data) and writes figures, WAVs and metrics.json.")
+    lsub = lessons.add_subparsers(dest="lessons_command", metavar="ACTION")
+    lsub.required = True
+    p = lsub.add_parser("list", help="the lessons in course order, with their questions")
+    p.set_defaults(func=cmd_lessons_list)
+    p = lsub.add_parser("run", help="run one lesson")
+    p.add_argument("name", help="lesson name, e.g. pca-effects")
+    p.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    p.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH")
+    p.add_argument("--out", default=None, help="output folder (default: runs/lessons/<name>)")
+    p.set_defaults(func=cmd_lessons_run)
+
+    feats = sub.add_parser("features", help="compute and cache feature tables for a dataset",
+                           description="Features are cached per clip, keyed by the audio's checksum and the "
+                                       "parameters: re-runs compute only what is new or changed, interrupted runs "
+                                       "resume, and --shard i/n splits the work across machines sharing "
+                                       "$DL4MIR_HOME.",
+                           epilog="spec examples:\n  logmel:n_mels=32,n_fft=4096,duration_s=4.9\n  mfcc:n_mfcc=13\n"
+                                  "  spectrum_db:sr=8000,duration_s=0.5\n  stats",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    fsub = feats.add_subparsers(dest="features_command", metavar="ACTION")
+    fsub.required = True
+    p = fsub.add_parser("list", help="feature names and their parameters")
+    p.set_defaults(func=cmd_features_list)
+    for action, helptext in (("extract", "compute (and cache) a feature for every clip"),
+                             ("table", "merge the cached features into one .npz table")):
+        p = fsub.add_parser(action, help=helptext)
+        p.add_argument("--dataset", required=True, help="dataset name or NAME:PATH")
+        p.add_argument("--spec", required=True, help="feature spec, e.g. logmel:n_mels=32")
+        p.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+        if action == "extract":
+            p.add_argument("--shard", default="0/1", help="i/n: this machine's share of the clips (default: all)")
+            p.set_defaults(func=cmd_features_extract)
+        else:
+            p.add_argument("--out", required=True, help="output .npz path")
+            p.set_defaults(func=cmd_features_table)
 
     data = sub.add_parser("data", help="make, inspect, validate and split datasets",
                           description="Datasets: synthetic ones are generated offline in the real datasets' "
@@ -170,11 +212,78 @@ def cmd_data_split(args) -> int:
     return 0
 
 
+def _csv(text):
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
+
+
 def cmd_run(args) -> int:
     from dl4mir.run import run_course
 
-    report = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id)
+    report = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id,
+                        only=_csv(args.only), skip=_csv(args.skip), force=args.force)
     print(f"report: {report}")
+    return 0
+
+
+def cmd_lessons_list(args) -> int:
+    from dl4mir.lessons import LESSONS
+
+    for lesson in LESSONS:
+        print(f"{lesson.name:20s} {lesson.title}\n{'':20s} {lesson.question}")
+    return 0
+
+
+def cmd_lessons_run(args) -> int:
+    from pathlib import Path
+
+    from dl4mir.lessons import LessonContext, run_lesson
+
+    out = Path(args.out or Path("runs") / "lessons" / args.name)
+    record = run_lesson(args.name, LessonContext(out_dir=out, profile=args.profile, guitar=args.data))
+    print(f"{record['title']} ({record['seconds']:.1f} s)\n  {record['question']}")
+    for k, v in record["headline"].items():
+        print(f"  {k}: {v}")
+    print(f"artifacts: {out.resolve()}")
+    return 0
+
+
+def cmd_features_list(args) -> int:
+    from dl4mir.features.cache import _DEFAULTS
+
+    for name, params in _DEFAULTS.items():
+        shown = ", ".join(f"{k}={v}" for k, v in params.items())
+        print(f"{name:12s} {shown}  (+ sr, duration_s, offset_s)")
+    return 0
+
+
+def _shard(text):
+    from dl4mir.errors import ConfigError
+
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ConfigError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    return i, n
+
+
+def cmd_features_extract(args) -> int:
+    from dl4mir.data import get_dataset
+    from dl4mir.features.cache import FeatureSpec, cache_dir, extract
+
+    spec = FeatureSpec.parse(args.spec)
+    report = extract(get_dataset(args.dataset, profile=args.profile), spec, shard=_shard(args.shard))
+    print(f"{spec}: {report.summary()}\ncache: {cache_dir(spec)}")
+    return 1 if report.failures else 0
+
+
+def cmd_features_table(args) -> int:
+    from dl4mir.data import get_dataset
+    from dl4mir.features.cache import FeatureSpec, load_table
+
+    table = load_table(get_dataset(args.dataset, profile=args.profile), FeatureSpec.parse(args.spec))
+    path = table.save(args.out)
+    print(f"{len(table.clip_ids)} clips × {table.X.shape[1:]} written to {path}"
+          + (f"; {len(table.missing)} missing: {', '.join(table.missing[:10])}" if table.missing else ""))
     return 0
 
 

@@ -1,8 +1,9 @@
-"""``dl4mir run``: the course as steps writing artifacts into ``runs/<run-id>/``, then a report.
+"""``dl4mir run``: the course as steps writing artifacts into ``runs/<run-id>/<step>/``, then ``report.html``.
 
-Today the job covers the data stage (make/read, validate, split, describe, one listening example per class);
-each later lesson adds a step here.  A failing step is recorded and the others still run; the summary lists
-every failure at the end.
+Steps run in course order: the data stage (make/read, validate, split, describe, one listening example per class)
+then every lesson.  A finished step is skipped when the run is repeated (``force=True`` redoes it); a failing step
+is recorded with its error and the others still run; the summary lists every failure at the end.  The report
+reads the steps' ``metrics.json`` files and never recomputes.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import time
 import traceback
 from pathlib import Path
@@ -27,85 +29,164 @@ def _data_step(spec: str, profile: str, out: Path) -> dict:
     plan = default_split(ds)
     plan.save(out / "split.json")
     info = ds.info()
-    # one example per class of the first summary label, copied so the report works offline and after cleanup
     key = ds.reader.summary_labels[0]
-    examples = {}
-    for clip in ds.clips:
+    audio = []
+    seen = set()
+    for clip in ds.clips:  # one example per class, copied so the report works offline
         label = str(clip.labels.get(key))
-        if label not in examples:
-            dest = out / "audio" / f"{len(examples):02d}{clip.path.suffix}"
-            dest.parent.mkdir(parents=True, exist_ok=True)
+        if label not in seen:
+            seen.add(label)
+            dest = out / f"example_{len(seen):02d}{clip.path.suffix}"
             shutil.copyfile(clip.path, dest)
-            examples[label] = {"clip_id": clip.clip_id, "file": dest.relative_to(out.parent).as_posix()}
-    metrics = {"dataset": info, "validation": report.to_dict(), "split": {
-        "strategy": plan.strategy, "group_key": plan.group_key, "test_groups": plan.test_groups,
-        "n_test": len(plan.test), "folds": [{k: len(v) for k, v in f.items()} for f in plan.folds]},
-        "examples_by": key, "examples": examples}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
-    return metrics
+            audio.append({"file": dest.name, "caption": f"{key} = {label} ({clip.clip_id})"})
+    record = {
+        "title": f"Data: {ds.name} ({info['layout']} layout)",
+        "question": "What is in the dataset, is every file intact, and how is it split without leakage?",
+        "headline": {"clips": info["n_clips"], "validation": "OK" if report.ok else "FAILED",
+                     "split": f"{plan.strategy} on {plan.group_key}", "test clips": len(plan.test),
+                     "test groups": plan.test_groups},
+        "metrics": {"dataset": info, "validation": report.to_dict(),
+                    "folds": [{k: len(v) for k, v in f.items()} for f in plan.folds]},
+        "figures": [], "audio": audio,
+    }
+    (out / "metrics.json").write_text(json.dumps(record, indent=1, default=str))
+    return record
 
 
-def _write_report(run_dir: Path, steps: dict, provenance: dict) -> Path:
-    e = html.escape
-    parts = [f"<!doctype html><meta charset='utf-8'><title>dl4mir run {e(run_dir.name)}</title>",
-             "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}td,th{padding:2px 8px;"
-             "text-align:left}table{border-collapse:collapse}tr:nth-child(even){background:#f3f3f3}</style>",
-             f"<h1>dl4mir run <code>{e(run_dir.name)}</code></h1>"]
-    for name, step in steps.items():
-        parts.append(f"<h2>{e(name)}</h2><p>status: <b>{e(step['status'])}</b>, {step['seconds']:.1f} s</p>")
-        if step["status"] != "ok":
-            parts.append(f"<pre>{e(step.get('error', ''))}</pre>")
-            continue
-        m = step["metrics"]
-        info = m["dataset"]
-        parts.append(f"<p>{info['n_clips']} clips, layout <code>{e(info['layout'])}</code>, validation "
-                     f"{'OK' if m['validation']['ok'] else 'FAILED'}; split: {e(m['split']['strategy'])} on "
-                     f"<code>{e(str(m['split']['group_key']))}</code>, {m['split']['n_test']} test clips.</p>")
-        for key, counts in info["label_counts"].items():
-            parts.append(f"<table><tr><th>{e(key)}</th><th>clips</th></tr>"
-                         + "".join(f"<tr><td>{e(k)}</td><td>{v}</td></tr>" for k, v in counts.items()) + "</table>")
-        parts.append(f"<h3>Listen: one clip per {e(m['examples_by'])}</h3><table>")
-        for label, ex in m["examples"].items():
-            parts.append(f"<tr><td>{e(label)}</td><td><code>{e(ex['clip_id'])}</code></td>"
-                         f"<td><audio controls preload='none' src='{e(ex['file'])}'></audio></td></tr>")
-        parts.append("</table>")
-    parts.append("<h2>Provenance</h2><pre>" + e(json.dumps(provenance, indent=1)) + "</pre>")
-    path = run_dir / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+def _lesson_step(name: str, profile: str, data: str, out: Path) -> dict:
+    from dl4mir.lessons import LessonContext, run_lesson
+
+    return run_lesson(name, LessonContext(out_dir=out, profile=profile, guitar=data))
+
+
+def plan_steps(data: str) -> dict[str, tuple]:
+    from dl4mir.lessons import LESSONS
+
+    steps = {"data-guitar": ("data", data), "data-instruments": ("data", "instruments"), "data-vowels": ("data", "vowels")}
+    steps.update({lesson.name: ("lesson", lesson.name) for lesson in LESSONS})
+    return steps
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                              cwd=Path(__file__).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | os.PathLike = "runs",
-               run_id: str | None = None) -> Path:
-    """Run every step and write ``report.html``; returns its path."""
+               run_id: str | None = None, only: list[str] | None = None, skip: list[str] | None = None,
+               force: bool = False) -> Path:
+    """Run the steps and write ``report.html``; returns its path."""
     from dl4mir import __version__
+    from dl4mir.errors import ConfigError
 
+    steps = plan_steps(data)
+    unknown = sorted((set(only or []) | set(skip or [])) - set(steps))
+    if unknown:
+        raise ConfigError(f"unknown step(s) {unknown}; steps are: {', '.join(steps)}")
+    selected = [s for s in steps if (not only or s in only) and s not in (skip or [])]
     run_id = run_id or f"{profile}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = (Path(out) / run_id).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    steps_plan = {"data-guitar": data, "data-instruments": "instruments", "data-vowels": "vowels"}
-    steps: dict[str, dict] = {}
-    for name, spec in steps_plan.items():
+    results: dict[str, dict] = {}
+    for name in selected:
+        kind, arg = steps[name]
         step_dir = run_dir / name
-        step_dir.mkdir(exist_ok=True)
+        done = step_dir / "metrics.json"
+        if done.is_file() and not force:
+            results[name] = {"status": "ok (cached)", "seconds": 0.0, "record": json.loads(done.read_text())}
+            print(f"[{name}] already done (use --force to redo)", flush=True)
+            continue
+        if step_dir.exists():
+            shutil.rmtree(step_dir)
+        step_dir.mkdir(parents=True)
+        print(f"[{name}] …", flush=True)
         t0 = time.perf_counter()
-        print(f"[{name}] {spec} ({profile}) …", flush=True)
         try:
-            steps[name] = {"status": "ok", "metrics": _data_step(spec, profile, step_dir)}
+            record = _data_step(arg, profile, step_dir) if kind == "data" else _lesson_step(arg, profile, data, step_dir)
+            results[name] = {"status": "ok", "record": record}
         except Exception as exc:  # a failing step is reported; the others still run
-            steps[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                           "traceback": traceback.format_exc()}
-        steps[name]["seconds"] = time.perf_counter() - t0
-        print(f"[{name}] {steps[name]['status']} in {steps[name]['seconds']:.1f} s", flush=True)
-    provenance = {"dl4mir": __version__, "profile": profile, "data": data, "python": platform.python_version(),
-                  "machine": platform.machine(), "cpus": os.cpu_count(),
-                  "step_seconds": {k: round(v["seconds"], 2) for k, v in steps.items()}}
-    (run_dir / "summary.json").write_text(json.dumps({"steps": {k: {kk: vv for kk, vv in v.items()
-                                                                   if kk != "metrics"} for k, v in steps.items()},
-                                                      "provenance": provenance}, indent=1))
-    report = _write_report(run_dir, steps, provenance)
-    failed = [k for k, v in steps.items() if v["status"] != "ok"]
-    print(f"{len(steps) - len(failed)} step(s) ok, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
+            results[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                             "traceback": traceback.format_exc()}
+            (step_dir / "error.txt").write_text(results[name]["traceback"])
+        results[name]["seconds"] = time.perf_counter() - t0
+        results[name]["peak_rss_mb"] = _peak_rss_mb()
+        print(f"[{name}] {results[name]['status']} in {results[name]['seconds']:.1f} s", flush=True)
+    provenance = {"dl4mir": __version__, "git_commit": _git_commit(), "profile": profile, "data": data,
+                  "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+                  "step_seconds": {k: round(v["seconds"], 2) for k, v in results.items()},
+                  "peak_rss_mb_after_step": {k: round(v.get("peak_rss_mb", 0), 1) for k, v in results.items()}}
+    summary = {"steps": {k: {kk: vv for kk, vv in v.items() if kk != "record"} for k, v in results.items()},
+               "provenance": provenance}
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    report = write_report(run_dir, results, provenance)
+    failed = [k for k, v in results.items() if v["status"] == "failed"]
+    width = max(len(k) for k in results) if results else 10
+    print(f"\n{'step':{width}s}  {'status':12s} {'seconds':>8s}")
+    for k, v in results.items():
+        print(f"{k:{width}s}  {v['status']:12s} {v['seconds']:8.1f}")
+    print(f"{len(results) - len(failed)} step(s) ok, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
     for k in failed:
-        print(f"  {k}: {steps[k]['error']}")
+        print(f"  {k}: {results[k]['error']}")
     return report
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt(x) for x in v)
+    return str(v)
+
+
+def write_report(run_dir: Path, results: dict, provenance: dict) -> Path:
+    """One self-contained-folder HTML page: a section per step with its headline numbers, figures and audio."""
+    e = html.escape
+    parts = [f"<!doctype html><html lang='en'><meta charset='utf-8'><title>dl4mir run {e(run_dir.name)}</title>",
+             "<style>body{font-family:system-ui,sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
+             "td,th{padding:3px 10px;text-align:left;vertical-align:top}table{border-collapse:collapse;margin:.5em 0}"
+             "tr:nth-child(even){background:#f4f4f4}figure{display:inline-block;margin:.5em;max-width:46%}"
+             "figure img{max-width:100%}figcaption{font-size:.85em;color:#444}.q{font-style:italic}"
+             ".failed{color:#b00}</style>",
+             f"<h1>dl4mir run <code>{e(run_dir.name)}</code></h1><h2>Contents</h2><ol>"]
+    for name, res in results.items():
+        title = res.get("record", {}).get("title", name)
+        parts.append(f"<li><a href='#{e(name)}'>{e(title)}</a> — {e(res['status'])}, {res['seconds']:.1f} s</li>")
+    parts.append("</ol>")
+    for name, res in results.items():
+        rec = res.get("record", {})
+        parts.append(f"<section id='{e(name)}'><h2>{e(rec.get('title', name))}</h2>")
+        if res["status"] == "failed":
+            parts.append(f"<p class='failed'>This step failed: {e(res['error'])}</p></section>")
+            continue
+        if rec.get("question"):
+            parts.append(f"<p class='q'>{e(rec['question'])}</p>")
+        if rec.get("headline"):
+            parts.append("<table>" + "".join(f"<tr><th>{e(str(k))}</th><td>{e(_fmt(v))}</td></tr>"
+                                             for k, v in rec["headline"].items()) + "</table>")
+        answer = rec.get("metrics", {}).get("answer")
+        if answer:
+            parts.append(f"<p>{e(answer)}</p>")
+        for fig in rec.get("figures", []):
+            src = f"{name}/{fig['file']}"
+            parts.append(f"<figure><img src='{e(src)}' alt='{e(fig['caption'])}'>"
+                         f"<figcaption>{e(fig['caption'])}</figcaption></figure>")
+        if rec.get("audio"):
+            parts.append("<table>")
+            for a in rec["audio"]:
+                parts.append(f"<tr><td>{e(a['caption'])}</td><td><audio controls preload='metadata' "
+                             f"src='{e(name + '/' + a['file'])}'></audio></td></tr>")
+            parts.append("</table>")
+        parts.append("</section>")
+    parts.append("<h2>Provenance</h2><pre>" + e(json.dumps(provenance, indent=1)) + "</pre></html>")
+    path = run_dir / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

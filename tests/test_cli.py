@@ -50,20 +50,39 @@ def test_validate_exit_codes(tmp_path, capsys, tiny_guitar_fx):
     assert "corrupt index" in capsys.readouterr().err
 
 
-def test_run_quick_writes_a_report(tmp_path, capsys):
-    assert main(["run", "--profile", "quick", "--out", str(tmp_path), "--run-id", "t"]) == 0
+def test_run_data_steps_write_a_report(tmp_path, capsys):
+    steps = "data-guitar,data-instruments,data-vowels"
+    assert main(["run", "--profile", "quick", "--only", steps, "--out", str(tmp_path), "--run-id", "t"]) == 0
     out = capsys.readouterr().out
     report = tmp_path / "t" / "report.html"
     assert f"report: {report}" in out and "3 step(s) ok, 0 failed" in out
-    html = report.read_text()
-    assert html.count("<audio") == 13 + 8 + 6  # one example per effect, instrument and vowel
+    assert report.read_text().count("<audio") == 13 + 8 + 6  # one example per effect, instrument and vowel
     summary = json.loads((tmp_path / "t" / "summary.json").read_text())
     assert all(s["status"] == "ok" for s in summary["steps"].values())
 
 
 def test_run_reports_a_failing_step_and_finishes_the_rest(tmp_path, capsys):
-    assert main(["run", "--profile", "quick", "--data", f"egfxset:{tmp_path / 'missing'}", "--out", str(tmp_path),
-                 "--run-id", "f"]) == 0
+    assert main(["run", "--profile", "quick", "--only", "data-guitar,data-vowels",
+                 "--data", f"egfxset:{tmp_path / 'missing'}", "--out", str(tmp_path), "--run-id", "f"]) == 0
     out = capsys.readouterr().out
-    assert "2 step(s) ok, 1 failed: data-guitar" in out and "dataset folder not found" in out
+    assert "1 step(s) ok, 1 failed: data-guitar" in out and "dataset folder not found" in out
     assert "failed" in (tmp_path / "f" / "report.html").read_text()
+
+
+def test_run_rejects_unknown_steps(capsys):
+    assert main(["run", "--only", "telepathy"]) == 2
+    assert "unknown step" in capsys.readouterr().err
+
+
+def test_lessons_and_features_commands(tmp_path, capsys):
+    assert main(["lessons", "list"]) == 0
+    assert "pca-effects" in capsys.readouterr().out
+    assert main(["lessons", "run", "dft", "--profile", "quick", "--out", str(tmp_path / "dft")]) == 0
+    assert "5 kHz tone at 8 kHz appears at (Hz): 3000.0" in capsys.readouterr().out
+    assert main(["features", "extract", "--dataset", "vowels", "--profile", "quick", "--spec", "mfcc:n_mfcc=5",
+                 "--shard", "1/2"]) == 0
+    assert "computed" in capsys.readouterr().out
+    assert main(["features", "table", "--dataset", "vowels", "--profile", "quick", "--spec", "mfcc:n_mfcc=5",
+                 "--out", str(tmp_path / "t.npz")]) == 0
+    assert (tmp_path / "t.npz").is_file()
+    assert main(["features", "extract", "--dataset", "vowels", "--spec", "mfcc", "--shard", "x"]) == 2

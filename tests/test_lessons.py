@@ -1,0 +1,74 @@
+"""The course on the quick profile, end to end: every lesson runs, answers its question with numbers that meet
+the issue's targets, and the report shows its figures and sounds with every text escaped."""
+import json
+
+import pytest
+
+from dl4mir.lessons import LESSONS
+from dl4mir.run import run_course, write_report
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory, _dl4mir_home):
+    out = tmp_path_factory.mktemp("runs")
+    report = run_course(profile="quick", out=out, run_id="q")
+    return report.parent
+
+
+def _record(run_dir, step):
+    return json.loads((run_dir / step / "metrics.json").read_text())
+
+
+def test_every_step_succeeds(quick_run):
+    summary = json.loads((quick_run / "summary.json").read_text())
+    assert [k for k, v in summary["steps"].items() if v["status"] != "ok"] == []
+    assert set(summary["steps"]) >= {lesson.name for lesson in LESSONS}
+    assert summary["provenance"]["profile"] == "quick"
+
+
+def test_lesson_targets(quick_run):
+    softmax = _record(quick_run, "softmax-vowels")["metrics"]["results"]
+    assert softmax["MFCC stats"]["test_clean"] >= 0.90
+    assert softmax["MFCC stats + augmentation"]["test_noisy_10dB"] > softmax["MFCC stats"]["test_noisy_10dB"]
+    logistic = _record(quick_run, "logistic-regression")
+    assert logistic["metrics"]["test"]["accuracy"] >= 0.95
+    pca = _record(quick_run, "pca-effects")["metrics"]
+    assert max(v["probe_accuracy"] for v in pca["results"]["clean vs distortion"].values()) >= 0.95
+    assert pca["results"]["clean vs tube screamer"]["|FFT| dB (8 kHz, ½ s)"]["variance_2pc"] > 0
+    dft = _record(quick_run, "dft")["headline"]
+    assert dft["5 kHz tone at 8 kHz appears at (Hz)"] == 3000.0
+    assert dft["DFT by hand max error (n=1024)"] < 1e-8
+    assert abs(dft["note f0 by YIN (Hz)"] - dft["labelled f0 (Hz)"]) < 1.0
+    aug = _record(quick_run, "augmentation")["headline"]
+    assert abs(aug["measured SNR (dB), asked 10"] - 10) < 0.5
+
+
+def test_report_shows_every_figure_and_sound(quick_run):
+    html = (quick_run / "report.html").read_text()
+    for lesson in LESSONS:
+        rec = _record(quick_run, lesson.name)
+        assert f"id='{lesson.name}'" in html
+        for fig in rec["figures"]:
+            assert (quick_run / lesson.name / fig["file"]).stat().st_size > 1000
+            assert f"{lesson.name}/{fig['file']}" in html
+        for a in rec["audio"]:
+            assert (quick_run / lesson.name / a["file"]).is_file()
+    assert html.count("<img") >= 15 and html.count("<audio") >= 6 + 13 + 8 + 6
+
+
+def test_rerun_skips_finished_steps_and_only_selects(quick_run, capsys):
+    run_course(profile="quick", out=quick_run.parent, run_id="q", only=["dft", "augmentation"])
+    out = capsys.readouterr().out
+    assert "[dft] already done" in out and "[augmentation] already done" in out and "features" not in out.split("step")[0]
+
+
+def test_report_escapes_untrusted_text(tmp_path):
+    evil = '<script>alert(1)</script>"onmouseover="x'
+    results = {"step": {"status": "ok", "seconds": 1.0, "record": {
+        "title": evil, "question": evil, "headline": {evil: evil}, "metrics": {"answer": evil},
+        "figures": [{"file": "a.png", "caption": evil}], "audio": [{"file": "a.wav", "caption": evil}]}}}
+    html = write_report(tmp_path, results, {"label": evil}).read_text()
+    assert "<script>" not in html and '"onmouseover="' not in html
+    assert "&lt;script&gt;" in html
