@@ -83,16 +83,31 @@ class MelSpectrogram(nn.Module):
         fb = torch.as_tensor(F.mel_filterbank(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
                                               norm=norm))
         self.register_buffer("mel_basis", fb, persistent=False)  # (M, F)
-        # each filter weight twice, for the (real, imag) pairs of view_as_real: mel = Σ w·(re² + im²) in one matmul
-        self.register_buffer("mel_basis_ri", fb.T.repeat_interleave(2, dim=0).contiguous(), persistent=False)
+        # Each filter weight twice, for the (real, imag) pairs of view_as_real: mel = Σ w·(re² + im²) as matmuls.
+        # A bin feeds at most two triangles, so a dense (2F, M) product is mostly zeros: cut the frequency axis
+        # into blocks and multiply each only by the bands that overlap it (≈15 % of the dense work for 8 blocks).
+        fb_ri = fb.T.repeat_interleave(2, dim=0)  # (2F, M)
+        self._blocks = []
+        edges = torch.linspace(0, fb_ri.shape[0], 9).long().tolist()
+        for k, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+            a, b = a - a % 2, b - b % 2 if b < fb_ri.shape[0] else b
+            bands = torch.nonzero(fb_ri[a:b].sum(0) > 0).flatten()
+            if len(bands):
+                m0, m1 = int(bands.min()), int(bands.max()) + 1
+                self.register_buffer(f"mel_block{k}", fb_ri[a:b, m0:m1].contiguous(), persistent=False)
+                self._blocks.append((a, b, m0, m1, f"mel_block{k}"))
+        self.n_mels = n_mels
 
     def _mel(self, y: torch.Tensor) -> torch.Tensor:
         spec = self.stft.frames_spectrum(y)  # (B, T, F) complex
         if self.power != 2:
             return torch.matmul(spec.abs().pow(self.power), self.mel_basis.T)
         ri = torch.view_as_real(spec)  # (B, T, F, 2)
-        ri = ri.square() if ri.requires_grad else ri.square_()  # in place is safe: nothing else holds spec
-        return torch.matmul(ri.flatten(-2), self.mel_basis_ri)  # (B, T, 2F) @ (2F, M) -> (B, T, M)
+        ri = (ri.square() if ri.requires_grad else ri.square_()).flatten(-2)  # (B, T, 2F); in place: spec is ours
+        mel = ri.new_zeros(*ri.shape[:-1], self.n_mels)  # (B, T, M)
+        for a, b, m0, m1, name in self._blocks:
+            mel[..., m0:m1] += ri[..., a:b] @ getattr(self, name)
+        return mel
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
         lead, flat = y.shape[:-1], y.reshape(-1, y.shape[-1])
