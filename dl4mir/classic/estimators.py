@@ -23,6 +23,14 @@ def _check_X(X) -> np.ndarray:
     return X
 
 
+def _check_Xy(X, y) -> tuple[np.ndarray, np.ndarray]:
+    X = _check_X(X)
+    y = np.asarray(y).ravel()
+    if len(y) != len(X):
+        raise Dl4mirError(f"X has {len(X)} rows but y has {len(y)}")
+    return X, y
+
+
 class PCA(TransformerMixin, BaseEstimator):
     """Principal components by eigendecomposition of the covariance matrix, as taught.
 
@@ -91,10 +99,8 @@ class LinearRegression(RegressorMixin, BaseEstimator):
         self.tol = tol
 
     def fit(self, X, y):
-        X = _check_X(X)
-        y = np.asarray(y, dtype=float).ravel()
-        if len(y) != len(X):
-            raise Dl4mirError(f"X has {len(X)} rows but y has {len(y)}")
+        X, y = _check_Xy(X, y)
+        y = y.astype(float)
         self.n_features_in_ = X.shape[1]
         if self.solver == "closed_form":
             A = np.hstack([np.ones((len(X), 1)), X])
@@ -142,10 +148,7 @@ class _GDClassifier(ClassifierMixin, BaseEstimator):
         self.tol = tol
 
     def _prepare(self, X, y):
-        X = _check_X(X)
-        y = np.asarray(y).ravel()
-        if len(y) != len(X):
-            raise Dl4mirError(f"X has {len(X)} rows but y has {len(y)}")
+        X, y = _check_Xy(X, y)
         self.classes_, y_idx = np.unique(y, return_inverse=True)
         self.n_features_in_ = X.shape[1]
         self.mean_, self.scale_ = X.mean(axis=0), X.std(axis=0)
