@@ -29,6 +29,7 @@ _DEFAULTS = {
     "spectrum_db": {"n_fft": None},
     "stats": {"n_fft": 1024, "hop_length": 256, "n_mfcc": 13},
     "stft_mag": {"n_fft": 1024, "hop_length": 512},
+    "waveform": {},
 }
 
 
@@ -81,7 +82,15 @@ def stats_feature_names(n_mfcc: int = 13) -> list[str]:
     return [f"{n}_mean" for n in names] + [f"{n}_std" for n in names]
 
 
-_FUNCTIONS = {"logmel": _logmel, "mfcc": _mfcc, "spectrum_db": _spectrum_db, "stats": _stats, "stft_mag": _stft_mag}
+def _waveform(y, sr):
+    """The samples themselves (at ``sr``, cropped/padded), standardized as the course does: zero mean, peak 1."""
+    from dl4mir.audio import standardize
+
+    return standardize(y)
+
+
+_FUNCTIONS = {"logmel": _logmel, "mfcc": _mfcc, "spectrum_db": _spectrum_db, "stats": _stats, "stft_mag": _stft_mag,
+              "waveform": _waveform}
 
 
 def _parse_value(text: str):

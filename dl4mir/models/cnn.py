@@ -1,0 +1,44 @@
+"""2-D CNN on log-mel spectrograms: conv → batch norm → ReLU → max-pool blocks, global average pooling, dropout.
+
+Initialization: Kaiming-normal (fan-out, ReLU) for convolutions, as He et al. (2015) derive for ReLU networks;
+batch-norm scale 1, shift 0; the classifier starts small so the first softmax is near uniform.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class CNNConfig:
+    n_mels: int = 64
+    n_classes: int = 13
+    channels: tuple[int, ...] = (16, 32, 64, 64)
+    dropout: float = 0.3
+
+
+class CNN(nn.Module):
+    input_kind = "logmel"
+
+    def __init__(self, cfg: CNNConfig):
+        super().__init__()
+        self.cfg = cfg
+        blocks, c_in = [], 1
+        for c in cfg.channels:
+            blocks += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(), nn.MaxPool2d(2)]
+            c_in = c
+        self.features = nn.Sequential(*blocks)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(c_in, cfg.n_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.normal_(self.head.weight, std=0.01)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, n_mels, T)
+        h = self.features(x.unsqueeze(1))  # (B, 1, F, T) -> (B, C, F/16, T/16)
+        h = h.mean(dim=(2, 3))  # global average pool -> (B, C)
+        return self.head(self.dropout(h))  # (B, n_classes)

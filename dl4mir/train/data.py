@@ -1,0 +1,165 @@
+"""Tasks and their data: which label to learn on which dataset, features held in memory, a leakage-free split,
+standardization statistics from the training rows only, on-the-fly augmentation, class balance."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from dl4mir.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    layout: str  # the dataset layout it needs
+    label: str  # the Clip.labels key
+    kind: str = "classification"  # or regression
+    default_data: str = "guitar-fx"
+
+
+TASKS = {t.name: t for t in (
+    Task("effect", "egfxset", "effect"),
+    Task("effect_type", "egfxset", "effect_type"),
+    Task("pickup", "egfxset", "pickup"),
+    Task("string", "egfxset", "string"),
+    Task("midi", "egfxset", "midi", kind="regression"),
+    Task("family", "tinysol", "family", default_data="instruments"),
+    Task("instrument", "tinysol", "instrument", default_data="instruments"),
+    Task("vowel", "vowels", "vowel", default_data="vowels"),
+)}
+
+
+def feature_spec_for(input_kind: str, duration_s: float):
+    from dl4mir.features.cache import FeatureSpec
+
+    if input_kind == "waveform":
+        return FeatureSpec("waveform", sr=8000, duration_s=duration_s)
+    return FeatureSpec("logmel", sr=16000, duration_s=duration_s,
+                       params=(("hop_length", 256), ("n_fft", 1024), ("n_mels", 64)))
+
+
+@dataclass
+class TaskData:
+    """Everything the loop needs, in memory.  ``X`` rows line up with ``clip_ids``, ``y`` with both."""
+
+    task: Task
+    X: torch.Tensor  # (N, n_mels, frames) or (N, 1, samples), standardized
+    y: torch.Tensor  # (N,) class index or float target
+    clip_ids: list[str]
+    classes: list[str] | None
+    split_rows: dict[str, np.ndarray]
+    feature_spec: object
+    norm: dict  # mean/std used to standardize (for predict)
+    groups: list[str] = field(default_factory=list)
+
+    @property
+    def task_kind(self) -> str:
+        return self.task.kind
+
+    def rows(self, split: str) -> np.ndarray:
+        return self.split_rows[split]
+
+    def targets(self, rows) -> torch.Tensor:
+        return self.y[torch.as_tensor(rows)]
+
+    def batch(self, rows, augment_seed=None) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.as_tensor(np.asarray(rows))
+        x = self.X[idx]
+        if augment_seed is not None:
+            x = augment_batch(x, self.feature_spec.name, seed=augment_seed)
+        return x, self.y[idx]
+
+    def class_balance(self) -> dict:
+        if self.classes is None:
+            return {}
+        return {split: {self.classes[k]: int(v) for k, v in zip(*np.unique(self.y[rows].numpy(), return_counts=True))}
+                for split, rows in self.split_rows.items()}
+
+    def input_shape(self) -> dict:
+        if self.feature_spec.name == "waveform":
+            return {"n_samples": int(self.X.shape[-1])}
+        return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
+
+    def export_meta(self, model) -> dict:
+        from dataclasses import asdict
+
+        from dl4mir.models import REGISTRY
+
+        name = next(n for n, (_, cls, _) in REGISTRY.items() if cls == type(model).__name__)
+        return {"model": name, "model_config": asdict(model.cfg), "task": self.task.name, "kind": self.task.kind,
+                "classes": self.classes, "feature_spec": str(self.feature_spec), "norm": self.norm}
+
+
+def augment_batch(x: torch.Tensor, feature: str, *, seed) -> torch.Tensor:
+    """Label-preserving changes drawn from ``seed`` (so a resumed run redraws the same ones).
+
+    Waveforms: random gain (±6 dB) and additive noise at 20–40 dB SNR.  Log-mel: gain (a dB offset), a ±1 mel-band
+    shift (≈ a small pitch shift), and one masked band of up to 4 mels (SpecAugment-style).
+    """
+    g = torch.Generator().manual_seed(hash(tuple(seed)) % (2 ** 31))
+    n = x.shape[0]
+    if feature == "waveform":
+        gain = 10 ** (torch.empty(n, 1, 1).uniform_(-6, 6, generator=g) / 20)
+        snr = torch.empty(n, 1, 1).uniform_(20, 40, generator=g)
+        power = x.pow(2).mean(dim=-1, keepdim=True)
+        noise = torch.randn(x.shape, generator=g) * torch.sqrt(power / 10 ** (snr / 10))
+        return x * gain + noise
+    out = x + torch.empty(n, 1, 1).uniform_(-0.3, 0.3, generator=g)  # standardized units ≈ a few dB
+    shifts = torch.randint(-1, 2, (n,), generator=g)
+    out = torch.stack([torch.roll(out[i], int(shifts[i]), dims=0) for i in range(n)])
+    width = torch.randint(0, 5, (n,), generator=g)
+    start = torch.randint(0, max(1, x.shape[1] - 4), (n,), generator=g)
+    for i in range(n):
+        out[i, start[i]:start[i] + width[i]] = 0.0
+    return out
+
+
+def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = None, profile: str = "default",
+            val_fold: int = 0, show_progress: bool | None = None) -> TaskData:
+    """Load a task's features (from the cache), split them leakage-free, standardize with training statistics.
+
+    The split is the dataset's course split (EGFxSet: test = string 5); the validation set is one grouped fold
+    of the development set (EGFxSet: one more held-out string), so validation never sees a training string.
+    """
+    from dl4mir.data import get_dataset
+    from dl4mir.data.splits import default_split
+    from dl4mir.features.cache import load_table
+
+    if task_name not in TASKS:
+        raise ConfigError(f"unknown task {task_name!r}; choose from {', '.join(TASKS)}")
+    task = TASKS[task_name]
+    ds = get_dataset(data or task.default_data, profile=profile, show_progress=show_progress)
+    if ds.reader.name != task.layout:
+        raise ConfigError(f"task {task_name!r} needs a {task.layout}-layout dataset; {ds.name} is {ds.reader.name}")
+    from dl4mir.audio import info
+
+    duration = info(ds.clips[0].path).duration_s
+    spec = feature_spec_for(input_kind, duration)
+    table = load_table(ds, spec, show_progress=show_progress)
+    if table.missing:
+        print(f"note: {len(table.missing)} clip(s) without features are left out: {', '.join(table.missing[:5])}")
+    plan = default_split(ds)
+    index = {cid: i for i, cid in enumerate(table.clip_ids)}
+    fold = plan.folds[val_fold % len(plan.folds)]
+    split_rows = {name: np.array(sorted(index[c] for c in ids if c in index), dtype=np.int64)
+                  for name, ids in (("train", fold["train"]), ("val", fold["val"]), ("test", plan.test))}
+    raw = table.column(task.label)
+    if task.kind == "classification":
+        classes = sorted({str(v) for v in raw}, key=lambda s: (len(s), s) if s.isdigit() else (0, s))
+        lookup = {c: i for i, c in enumerate(classes)}
+        y = torch.tensor([lookup[str(v)] for v in raw], dtype=torch.long)
+    else:
+        classes, y = None, torch.tensor(raw.astype(np.float32))
+    X = torch.from_numpy(table.X.astype(np.float32))
+    train = X[torch.as_tensor(split_rows["train"])]
+    if input_kind == "waveform":
+        X = X.unsqueeze(1)  # (N, 1, samples); already standardized per clip
+        norm = {"kind": "per-clip zero-mean peak"}
+    else:  # per-mel-band statistics of the training rows only
+        mean, std = train.mean(dim=(0, 2), keepdim=True)[0], train.std(dim=(0, 2), keepdim=True)[0]
+        X = (X - mean) / std.clamp_min(1e-6)
+        norm = {"kind": "per-band", "mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
+    return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm,
+                    groups=[g.get("string", "") for g in table.groups])

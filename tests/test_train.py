@@ -1,0 +1,118 @@
+"""The training loop: exact resume after kill -9 at a random step, atomic checkpoints, NaN stop, export."""
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from dl4mir.train import checkpoint as ckpt
+from dl4mir.train.loop import TrainingError
+
+sys.path.insert(0, str(Path(__file__).parent))
+import resume_worker  # noqa: E402
+
+WORKER = Path(__file__).parent / "resume_worker.py"
+
+
+def _weights(out_dir):
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(out_dir) / "export" / "model.safetensors"))
+
+
+@pytest.mark.slow
+def test_kill_9_at_a_random_step_then_resume_is_bitwise_identical(tmp_path):
+    reference = tmp_path / "reference"
+    proc = subprocess.run([sys.executable, str(WORKER), str(reference)], capture_output=True, text=True, timeout=300)
+    assert "DONE" in proc.stdout, proc.stderr
+    total = int([line for line in proc.stdout.splitlines() if line.startswith("STEP")][-1].split()[1])
+
+    kill_at = random.Random().randint(2, total - 2)
+    print(f"killing at step {kill_at} of {total}")  # reproduce a failure with this number
+    victim = tmp_path / "victim"
+    p = subprocess.Popen([sys.executable, str(WORKER), str(victim)], stdout=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.strip() == f"STEP {kill_at}":
+            os.kill(p.pid, signal.SIGKILL)
+            break
+    p.wait(timeout=60)
+    assert p.returncode == -signal.SIGKILL
+    assert not (victim / "export").exists()
+    resumed = subprocess.run([sys.executable, str(WORKER), str(victim)], capture_output=True, text=True, timeout=300)
+    assert "resuming" in resumed.stdout and "DONE" in resumed.stdout, resumed.stderr
+
+    ref_w, vic_w = _weights(reference), _weights(victim)
+    assert ref_w.keys() == vic_w.keys()
+    for k in ref_w:
+        assert torch.equal(ref_w[k], vic_w[k]), k
+    assert (reference / "steps.csv").read_text() == (victim / "steps.csv").read_text()
+    assert (reference / "epochs.csv").read_text().count("\n") == (victim / "epochs.csv").read_text().count("\n")
+
+
+def test_a_kill_during_the_checkpoint_write_leaves_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    ckpt.save_atomic({"step": 1, "w": torch.ones(3)}, path)
+    real_save = torch.save
+
+    def dying_save(obj, f, *a, **k):
+        f.write(b"PK\x03\x04 half a checkpoint")  # the process dies mid-write
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save_atomic({"step": 2, "w": torch.zeros(3)}, path)
+    monkeypatch.setattr(torch, "save", real_save)
+    assert ckpt.load(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_checkpoints_load_with_weights_only_and_refuse_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    bad = tmp_path / "evil.pt"
+    torch.save({"x": Evil()}, bad)
+    with pytest.raises(Exception, match="unreadable checkpoint"):
+        ckpt.load(bad)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(Exception, match="junk.pt"):
+        ckpt.load(tmp_path / "junk.pt")
+
+
+def test_rng_state_round_trip():
+    import numpy as np
+
+    state = ckpt.rng_state()
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    ckpt.set_rng_state(state)
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == a
+
+
+def test_non_finite_loss_stops_within_one_step(tmp_path, monkeypatch):
+    data = resume_worker.make_data()
+    data.X[data.rows("train")[5]] = float("nan")  # one poisoned example
+    monkeypatch.setattr(resume_worker, "make_data", lambda: data)
+    with pytest.raises(TrainingError) as err:
+        resume_worker.run(str(tmp_path / "nan"))
+    msg = str(err.value)
+    assert "non-finite loss" in msg and "nonfinite.pt" in msg
+    diag = ckpt.load(tmp_path / "nan" / "checkpoints" / "nonfinite.pt")
+    assert data.rows("train")[5] in diag["batch_rows"].tolist()  # the batch that failed is recorded
+    assert diag["state"]["step"] < 10  # it stopped at the first bad batch, not later
+
+
+def test_export_round_trip(tmp_path):
+    summary = resume_worker.run(str(tmp_path / "r"), max_steps=5)
+    assert summary["steps"] == 5
+    model, meta = ckpt.load_exported(tmp_path / "r" / "export")
+    assert meta["model"] == "cnn" and meta["classes"] == ["a", "b", "c"]
+    x = resume_worker.make_data().X[:4]
+    assert model(x).shape == (4, 3)
+    (tmp_path / "r" / "export" / "config.json").write_text("{")
+    with pytest.raises(Exception, match="malformed model config"):
+        ckpt.load_exported(tmp_path / "r" / "export")
