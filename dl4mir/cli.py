@@ -52,6 +52,41 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="redo steps that a previous run with this id finished")
     run.set_defaults(func=cmd_run)
 
+    tr = sub.add_parser("train", help="train a neural network on a task (resumes if the output folder has a checkpoint)",
+                        description="Trains MODEL on TASK with the one training loop: leakage-free split (EGFxSet: "
+                                    "test on string 5, validate on another held-out string), checkpoints every "
+                                    "epoch, early stopping, export to OUT/export. Multi-GPU: torchrun "
+                                    "--nproc_per_node=N -m dl4mir train ...",
+                        epilog="models: mlp, cnn, waveform-cnn, crnn, transformer\n"
+                               "tasks: effect, effect_type, pickup, string, midi (regression), family, instrument, "
+                               "vowel", formatter_class=argparse.RawDescriptionHelpFormatter)
+    tr.add_argument("model")
+    tr.add_argument("--task", default="effect")
+    tr.add_argument("--data", default=None, help="dataset (default: the task's synthetic one), e.g. egfxset:PATH")
+    tr.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    tr.add_argument("--out", default=None, help="output folder (default: runs/train/<model>-<task>)")
+    tr.add_argument("--epochs", type=int, default=15)
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--lr", type=float, default=3e-3)
+    tr.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
+    tr.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (0: every epoch)")
+    tr.add_argument("--augment", action="store_true", help="on-the-fly augmentation")
+    tr.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
+    tr.add_argument("--seed", type=int, default=0)
+    tr.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="test metrics of a trained model (from its output folder)")
+    ev.add_argument("run_dir", help="the folder `dl4mir train` wrote")
+    ev.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="classify audio files with an exported model",
+                        description="Any WAV/FLAC/OGG at any sample rate and channel count; files that cannot be "
+                                    "read are listed at the end (exit code 1).")
+    pr.add_argument("files", nargs="+")
+    pr.add_argument("--model", required=True, help="an export folder (OUT/export of `dl4mir train`)")
+    pr.add_argument("--top", type=int, default=3)
+    pr.set_defaults(func=cmd_predict)
+
     lessons = sub.add_parser("lessons", help="list the course's lessons or run one",
                              description="Each lesson answers its question of the course on the embedded data (or "
                                          "yours with --data) and writes figures, WAVs and metrics.json.")
@@ -222,6 +257,80 @@ def cmd_run(args) -> int:
     report = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id,
                         only=_csv(args.only), skip=_csv(args.skip), force=args.force)
     print(f"report: {report}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    import json
+    from pathlib import Path
+
+    from dl4mir.models import build_model, input_kind
+    from dl4mir.train.data import prepare
+    from dl4mir.train.loop import TrainConfig, fit
+
+    out = Path(args.out or Path("runs") / "train" / f"{args.model}-{args.task}")
+    kind = input_kind(args.model)
+    data = prepare(args.task, input_kind=kind, data=args.data, profile=args.profile)
+    print(f"{args.task}: {len(data.rows('train'))} train / {len(data.rows('val'))} val / {len(data.rows('test'))} "
+          f"test clips; input {tuple(data.X.shape[1:])}")
+    balance = data.class_balance()
+    if balance:
+        counts = balance["train"].values()
+        print(f"class balance (train): {min(counts)}–{max(counts)} clips per class over {len(balance['train'])} classes")
+    n_out = len(data.classes) if data.classes else 1
+    model = build_model(args.model, seed=args.seed, n_classes=n_out, **data.input_shape())
+    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, max_steps=args.max_steps,
+                      checkpoint_every=args.checkpoint_every, augment=args.augment, device=args.device, seed=args.seed)
+    summary = fit(model, data, cfg, out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_args.json").write_text(json.dumps(vars(args), default=str, indent=1))
+    (out / "summary.json").write_text(json.dumps(summary, default=str, indent=1))
+    test = summary["test"]
+    if test:
+        print("test " + (f"accuracy {test['accuracy']:.4f}, balanced {test['balanced_accuracy']:.4f}, ECE "
+                         f"{test['ece']:.4f}" if "accuracy" in test else f"MSE {test['mse']:.4f}"))
+    print(f"exported: {(out / 'export').resolve()}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    import json
+    from pathlib import Path
+
+    from dl4mir.errors import Dl4mirError
+    from dl4mir.train.checkpoint import load_exported
+    from dl4mir.train.data import prepare
+    from dl4mir.train.loop import evaluate, pick_device
+
+    run = Path(args.run_dir)
+    try:
+        targs = json.loads((run / "train_args.json").read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise Dl4mirError(f"{run}: not a `dl4mir train` output folder ({exc})") from None
+    model, meta = load_exported(run / "export")
+    data = prepare(targs["task"], input_kind=model.input_kind, data=targs["data"], profile=targs["profile"])
+    rep = evaluate(model, data, "test", device=pick_device("auto"))
+    (run / "test_metrics.json").write_text(json.dumps(rep, indent=1, default=str))
+    if "accuracy" in rep:
+        print(f"test accuracy {rep['accuracy']:.4f}, balanced {rep['balanced_accuracy']:.4f}, macro F1 "
+              f"{rep['macro']['f1']:.4f}, ECE {rep['ece']:.4f} (n={rep['n']})")
+        for cls, r in rep["per_class"].items():
+            print(f"  {cls:16s} precision {r['precision']:.3f} recall {r['recall']:.3f} f1 {r['f1']:.3f}")
+    else:
+        print(f"test MSE {rep['mse']:.4f}, MAE {rep['mae']:.4f} (n={rep['n']})")
+    print(f"written: {run / 'test_metrics.json'}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from dl4mir.train.predict import predict_files
+
+    res = predict_files(args.model, args.files, top_k=args.top)
+    for path, top in res.ok.items():
+        print(f"{path}: " + ", ".join(f"{c} {p:.3f}" for c, p in top))
+    if res.failures:
+        print(res.summary())
+        return 1
     return 0
 
 

@@ -36,6 +36,8 @@ LESSONS = (
            "What do the augmentations do to a sound?"),
     Lesson("softmax-vowels", "softmax_vowels", "6 · Softmax classification of vowels",
            "Confusion matrix and accuracy on held-out speakers"),
+    Lesson("neural-networks", "neural_networks", "7–8, 11 · Feed-forward, convolutional, recurrent and attention models",
+           "Which effect is on this note, for a guitar string the model never heard? How many layers are necessary?"),
 )
 LESSON_BY_NAME = {lesson.name: lesson for lesson in LESSONS}
 

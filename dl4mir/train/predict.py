@@ -1,0 +1,45 @@
+"""Classify any audio file with an exported model: any sample rate, any channel count (mixed down), any length
+(cropped or zero-padded to the training duration).  Bad files are reported at the end, never skipped silently."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dl4mir.audio import BatchResult, load
+from dl4mir.errors import AudioError
+from dl4mir.features.cache import FeatureSpec
+from dl4mir.train.checkpoint import load_exported
+
+
+def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:
+    x = torch.from_numpy(spec.compute(y).astype(np.float32))
+    if spec.name == "waveform":
+        return x[None]  # (1, samples)
+    mean = torch.tensor(norm["mean"])[:, None]
+    std = torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
+    return (x - mean) / std  # (n_mels, frames)
+
+
+def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, max_channels: int = 8) -> BatchResult:
+    """``BatchResult`` whose ``ok`` maps each path to its top-k ``[(class, probability), …]`` (or value)."""
+    model, meta = load_exported(Path(export_dir))
+    spec = FeatureSpec.parse(meta["feature_spec"])
+    result = BatchResult()
+    for p in paths:
+        try:
+            y, _ = load(p, sr=spec.sr, mono=True, max_channels=max_channels)
+            with torch.no_grad():
+                out = model(prepare_input(y, spec, meta["norm"])[None])[0]
+        except AudioError as exc:
+            result.failures.append((os.fspath(p), exc.cause))
+            continue
+        if meta["kind"] == "classification":
+            probs = torch.softmax(out, dim=0)
+            top = torch.topk(probs, min(top_k, len(probs)))
+            result.ok[os.fspath(p)] = [(meta["classes"][i], float(v)) for v, i in zip(top.values, top.indices)]
+        else:
+            result.ok[os.fspath(p)] = [("value", float(out.squeeze()))]
+    return result
