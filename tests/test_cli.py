@@ -86,3 +86,34 @@ def test_lessons_and_features_commands(tmp_path, capsys):
                  "--out", str(tmp_path / "t.npz")]) == 0
     assert (tmp_path / "t.npz").is_file()
     assert main(["features", "extract", "--dataset", "vowels", "--spec", "mfcc", "--shard", "x"]) == 2
+
+
+@pytest.mark.slow
+def test_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    out = tmp_path / "cnn"
+    assert main(["train", "cnn", "--task", "effect", "--profile", "quick", "--epochs", "1", "--max-steps", "2",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "class balance (train)" in text and (out / "export" / "model.safetensors").is_file()
+    assert main(["evaluate", str(out)]) == 0
+    assert "test accuracy" in capsys.readouterr().out and (out / "test_metrics.json").is_file()
+    # any sample rate and channel count; a broken file is reported, the others still classified
+    stereo = tmp_path / "stereo.wav"
+    t = np.arange(44100) / 44100
+    sf.write(str(stereo), np.stack([np.sin(2 * np.pi * 196 * t), 0.5 * np.sin(2 * np.pi * 392 * t)], 1) * 0.3, 44100)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(stereo.read_bytes()[:60])
+    assert main(["predict", "--model", str(out / "export"), str(stereo), str(broken)]) == 1
+    text = capsys.readouterr().out
+    assert f"{stereo}: " in text and "1 failed" in text and "broken.wav" in text
+    assert main(["evaluate", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_regression_task_trains(tmp_path, capsys):
+    assert main(["train", "mlp", "--task", "midi", "--profile", "quick", "--epochs", "1", "--out",
+                 str(tmp_path / "midi")]) == 0
+    assert "test MSE" in capsys.readouterr().out

@@ -116,3 +116,20 @@ def test_export_round_trip(tmp_path):
     (tmp_path / "r" / "export" / "config.json").write_text("{")
     with pytest.raises(Exception, match="malformed model config"):
         ckpt.load_exported(tmp_path / "r" / "export")
+
+
+@pytest.mark.slow
+def test_distributed_data_parallel_under_torchrun(tmp_path):
+    """Two CPU processes (gloo) train in lockstep: they finish, agree, and only rank 0 writes the export."""
+    script = tmp_path / "ddp.py"
+    script.write_text(
+        "import sys; sys.path.insert(0, %r)\n"
+        "import torch.distributed as dist, resume_worker\n"
+        "s = resume_worker.run(%r, max_steps=6)\n"
+        "print('RANK', dist.get_rank(), 'STEPS', s['steps'], flush=True)\n" % (str(Path(__file__).parent),
+                                                                               str(tmp_path / "ddp_out")))
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29731",
+                           str(script)], capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "RANK 0 STEPS 6" in proc.stdout and "RANK 1 STEPS 6" in proc.stdout
+    assert (tmp_path / "ddp_out" / "export" / "model.safetensors").is_file()

@@ -12,7 +12,7 @@ class MLPConfig:
     n_mels: int = 64
     n_frames: int = 126
     n_classes: int = 13
-    hidden: tuple[int, ...] = (256, 128)
+    hidden_sizes: tuple[int, ...] = (256, 128)
     dropout: float = 0.3
 
 
@@ -23,7 +23,7 @@ class MLP(nn.Module):
         super().__init__()
         self.cfg = cfg
         layers, width = [], cfg.n_mels * cfg.n_frames
-        for h in cfg.hidden:
+        for h in cfg.hidden_sizes:
             layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(cfg.dropout)]  # ReLU: no vanishing gradient
             width = h
         self.body = nn.Sequential(*layers)

@@ -150,8 +150,10 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         classes = sorted({str(v) for v in raw}, key=lambda s: (len(s), s) if s.isdigit() else (0, s))
         lookup = {c: i for i, c in enumerate(classes)}
         y = torch.tensor([lookup[str(v)] for v in raw], dtype=torch.long)
-    else:
-        classes, y = None, torch.tensor(raw.astype(np.float32))
+    else:  # standardize the target with training statistics so one learning rate fits any unit
+        y = torch.tensor(raw.astype(np.float32))
+        t_mean, t_std = float(y[split_rows["train"]].mean()), float(y[split_rows["train"]].std().clamp_min(1e-6))
+        classes, y = None, (y - t_mean) / t_std
     X = torch.from_numpy(table.X.astype(np.float32))
     train = X[torch.as_tensor(split_rows["train"])]
     if input_kind == "waveform":
@@ -161,5 +163,7 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         mean, std = train.mean(dim=(0, 2), keepdim=True)[0], train.std(dim=(0, 2), keepdim=True)[0]
         X = (X - mean) / std.clamp_min(1e-6)
         norm = {"kind": "per-band", "mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
+    if task.kind == "regression":
+        norm.update(target_mean=t_mean, target_std=t_std)
     return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm,
                     groups=[g.get("string", "") for g in table.groups])

@@ -144,7 +144,10 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     train_rows = data.rows("train")
-    steps_per_epoch = max(1, math.ceil(len(train_rows) / (cfg.batch_size * world)))
+    # Under DDP every rank must take the same number of steps (or the gradient all-reduce waits forever): each
+    # gets exactly n // world rows and the last partial batch is dropped.  One process uses every row.
+    per_rank = len(train_rows) // world
+    steps_per_epoch = max(1, math.ceil(per_rank / cfg.batch_size) if world == 1 else per_rank // cfg.batch_size)
     sched = _scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
     criterion = nn.CrossEntropyLoss() if data.task_kind == "classification" else nn.MSELoss()
     higher_is_better = data.task_kind == "classification"
@@ -179,7 +182,7 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
             break
         epoch = state["epoch"]
         order = train_rows[epoch_order(len(train_rows), cfg.seed, epoch).numpy()]
-        order = order[rank::world]
+        order = order[rank::world][:per_rank]
         batches = range(state["step_in_epoch"], steps_per_epoch)
         net.train()
         for b in progress(batches, total=len(batches), desc=f"epoch {epoch + 1}/{cfg.epochs}", enabled=cfg.progress):
@@ -190,7 +193,9 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             # 4. one step
             with torch.autocast(device_type=device.type, enabled=use_amp):
-                loss = criterion(net(x), y)
+                out = net(x)
+                # a regression head is (B, 1); against (B,) targets MSELoss would broadcast to (B, B)
+                loss = criterion(out.squeeze(-1) if data.task_kind == "regression" else out, y)
             if not torch.isfinite(loss):
                 if rank == 0:
                     ckpt.save_atomic({"model": model.state_dict(), "state": state, "batch_rows": torch.as_tensor(rows),
@@ -269,7 +274,8 @@ def evaluate(model: nn.Module, data, split: str, *, device) -> dict:
         rep["nll"] = float(nn.functional.cross_entropy(out, y))
         rep["ece"] = expected_calibration_error(probs.numpy(), y.numpy())
         return rep
-    err = (out.squeeze(-1) - y).numpy()
+    scale = data.norm.get("target_std", 1.0)  # regression targets are trained standardized; report real units
+    err = (out.squeeze(-1) - y).numpy() * scale
     return {"mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err))), "n": len(err)}
 
 

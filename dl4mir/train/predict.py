@@ -41,5 +41,7 @@ def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, max_c
             top = torch.topk(probs, min(top_k, len(probs)))
             result.ok[os.fspath(p)] = [(meta["classes"][i], float(v)) for v, i in zip(top.values, top.indices)]
         else:
-            result.ok[os.fspath(p)] = [("value", float(out.squeeze()))]
+            norm = meta["norm"]
+            value = float(out.squeeze()) * norm.get("target_std", 1.0) + norm.get("target_mean", 0.0)
+            result.ok[os.fspath(p)] = [(meta["task"], value)]
     return result
