@@ -1,5 +1,4 @@
 """The feature cache: keyed by audio checksum + parameters, incremental, resumable, shardable, failures reported."""
-import numpy as np
 import pytest
 
 from dl4mir.data import get_dataset

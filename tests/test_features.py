@@ -13,7 +13,7 @@ import torch
 from dl4mir import audio
 from dl4mir.features import nn as FN
 from dl4mir.features import spectral as F
-from conftest import EGFX_SAMPLE, requires_shared
+from conftest import EGFX_SAMPLE
 
 SR = 22050
 

@@ -19,7 +19,6 @@ EPOCHS = {
 
 
 def run(ctx) -> dict:
-    import torch
 
     from dl4mir.data.egfxset import EFFECTS
     from dl4mir.models import build_model, input_kind

@@ -1,7 +1,6 @@
 """Lesson 3b: PCA and t-SNE of instrument notes (spectral statistics + MFCC), coloured by instrument and family."""
 from __future__ import annotations
 
-import numpy as np
 
 from dl4mir.classic import PCA, silhouette
 from dl4mir.report import plots

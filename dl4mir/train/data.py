@@ -2,7 +2,7 @@
 standardization statistics from the training rows only, on-the-fly augmentation, class balance."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -52,7 +52,6 @@ class TaskData:
     split_rows: dict[str, np.ndarray]
     feature_spec: object
     norm: dict  # mean/std used to standardize (for predict)
-    groups: list[str] = field(default_factory=list)
 
     @property
     def task_kind(self) -> str:
@@ -93,19 +92,18 @@ class TaskData:
 
 
 def augment_batch(x: torch.Tensor, feature: str, *, seed) -> torch.Tensor:
-    """Label-preserving changes drawn from ``seed`` (so a resumed run redraws the same ones).
+    """Label-preserving changes drawn from ``seed`` (so a resumed run redraws exactly the same ones).
 
-    Waveforms: random gain (±6 dB) and additive noise at 20–40 dB SNR.  Log-mel: gain (a dB offset), a ±1 mel-band
-    shift (≈ a small pitch shift), and one masked band of up to 4 mels (SpecAugment-style).
+    Waveforms ``(B, 1, n)``, each change applied to a random half of the batch: varispeed pitch shift (±1
+    semitone), a room impulse response (RT60 0.1–0.4 s), a zero-phase low-pass (Butterworth magnitude, 4th
+    order, cutoff 0.15–0.45 × the sample rate), gain (±6 dB) and white noise at 20–40 dB SNR.
+    Log-mel ``(B, mels, frames)``: gain (a level offset), a ±1 mel-band shift (≈ a small pitch shift) and one
+    masked band of up to 4 mels (SpecAugment-style).
     """
-    g = torch.Generator().manual_seed(hash(tuple(seed)) % (2 ** 31))
+    g = torch.Generator().manual_seed(int(np.random.SeedSequence(list(seed)).generate_state(1)[0]))
     n = x.shape[0]
     if feature == "waveform":
-        gain = 10 ** (torch.empty(n, 1, 1).uniform_(-6, 6, generator=g) / 20)
-        snr = torch.empty(n, 1, 1).uniform_(20, 40, generator=g)
-        power = x.pow(2).mean(dim=-1, keepdim=True)
-        noise = torch.randn(x.shape, generator=g) * torch.sqrt(power / 10 ** (snr / 10))
-        return x * gain + noise
+        return _augment_waveform(x, g)
     out = x + torch.empty(n, 1, 1).uniform_(-0.3, 0.3, generator=g)  # standardized units ≈ a few dB
     shifts = torch.randint(-1, 2, (n,), generator=g)
     out = torch.stack([torch.roll(out[i], int(shifts[i]), dims=0) for i in range(n)])
@@ -114,6 +112,46 @@ def augment_batch(x: torch.Tensor, feature: str, *, seed) -> torch.Tensor:
     for i in range(n):
         out[i, start[i]:start[i] + width[i]] = 0.0
     return out
+
+
+def _augment_waveform(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    B, _, n = x.shape
+    pick = lambda: torch.rand(B, generator=g) < 0.5  # noqa: E731  (which items get this change)
+    out = x.clone()
+    # varispeed pitch shift: read the clip faster or slower, re-cut to length
+    which = pick()
+    factors = 2 ** (torch.empty(B).uniform_(-1, 1, generator=g) / 12)
+    for i in torch.nonzero(which).flatten().tolist():
+        m = max(2, int(round(n / float(factors[i]))))
+        y = torch.nn.functional.interpolate(out[i:i + 1], size=m, mode="linear", align_corners=False)
+        out[i] = torch.nn.functional.pad(y, (0, max(0, n - m)))[..., :n][0]
+    # room impulse response: exponentially decaying noise, convolved by FFT, RMS kept
+    which = pick()
+    if which.any():
+        rt60 = torch.empty(B, 1).uniform_(0.1, 0.4, generator=g)  # seconds at 8 kHz
+        length = int(0.4 * 8000)
+        t = torch.arange(length) / 8000.0
+        ir = torch.randn(B, length, generator=g) * 10 ** (-3 * t / rt60) * 0.3
+        ir[:, 0] = 1.0
+        size = n + length
+        wet = torch.fft.irfft(torch.fft.rfft(out[:, 0], size) * torch.fft.rfft(ir, size), size)[:, :n]
+        wet = wet * (out[:, 0].pow(2).mean(-1, keepdim=True) / wet.pow(2).mean(-1, keepdim=True).clamp_min(1e-12)).sqrt()
+        out[:, 0] = torch.where(which[:, None], wet, out[:, 0])
+    # zero-phase low-pass
+    which = pick()
+    if which.any():
+        spec = torch.fft.rfft(out[:, 0])
+        f = torch.linspace(0, 0.5, spec.shape[-1])
+        cutoff = torch.empty(B, 1).uniform_(0.15, 0.45, generator=g)
+        response = 1 / torch.sqrt(1 + (f / cutoff) ** 8)
+        filtered = torch.fft.irfft(spec * response, n)
+        out[:, 0] = torch.where(which[:, None], filtered, out[:, 0])
+    # gain and noise
+    gain = torch.where(pick(), 10 ** (torch.empty(B).uniform_(-6, 6, generator=g) / 20), torch.ones(B))
+    out = out * gain[:, None, None]
+    snr = torch.empty(B, 1, 1).uniform_(20, 40, generator=g)
+    noise = torch.randn(out.shape, generator=g) * torch.sqrt(out.pow(2).mean(-1, keepdim=True) / 10 ** (snr / 10))
+    return out + noise * pick()[:, None, None]
 
 
 def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = None, profile: str = "default",
@@ -165,5 +203,4 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         norm = {"kind": "per-band", "mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
     if task.kind == "regression":
         norm.update(target_mean=t_mean, target_std=t_std)
-    return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm,
-                    groups=[g.get("string", "") for g in table.groups])
+    return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm)

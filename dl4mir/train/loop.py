@@ -84,14 +84,18 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=g)
 
 
-def _distributed() -> tuple[int, int]:
+def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """Under torchrun: join the process group and take this process's own GPU (``cuda:LOCAL_RANK``)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         import torch.distributed as dist
 
+        if device.type == "cuda":
+            device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
+            torch.cuda.set_device(device)  # before NCCL starts, or every rank lands on GPU 0
         if not dist.is_initialized():
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        return dist.get_rank(), dist.get_world_size(), device
+    return 0, 1, device
 
 
 def _scheduler(opt, cfg: TrainConfig, total_steps: int):
@@ -133,9 +137,8 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
     """
     out_dir = Path(out_dir)
     ck_dir = out_dir / "checkpoints"
-    rank, world = _distributed()
+    rank, world, device = _distributed(pick_device(cfg.device))
     seed_everything(cfg.seed, cfg.deterministic)
-    device = pick_device(cfg.device)
     model.to(device)
     net = model
     if world > 1:
