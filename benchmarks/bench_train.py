@@ -67,7 +67,7 @@ def main() -> None:
     d = data["logmel"]
     model = build_model("cnn", n_classes=len(d.classes), **d.input_shape())
     with tempfile.TemporaryDirectory() as tmp:
-        summary = fit(model, d, TrainConfig(epochs=12, patience=99, progress=False), tmp)
+        summary = fit(model, d, TrainConfig(epochs=8, patience=99, progress=False), tmp)
     reached = next((e for e in summary["epoch_log"] if e["val_accuracy"] >= 0.95), None)
     for e in summary["epoch_log"]:
         print(f"  epoch {e['epoch']:2d}: {e['seconds']:6.1f} s, val accuracy {e['val_accuracy']:.4f}")
