@@ -175,6 +175,7 @@ class ExtractReport:
     computed: int = 0
     cached: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    md5: dict[str, str] = field(default_factory=dict)  # clip id -> audio checksum, so callers need not re-hash
 
     def summary(self) -> str:
         lines = [f"{self.computed} computed, {self.cached} already cached, {len(self.failures)} failed"]
@@ -204,7 +205,8 @@ def extract(dataset, spec: FeatureSpec, *, shard: tuple[int, int] = (0, 1), show
     clips = dataset.clips[i::n]
     for clip in progress(clips, total=len(clips), desc=f"{spec.name} [{i}/{n}]", enabled=show_progress):
         try:
-            target = out_dir / f"{_clip_md5(dataset, clip)}.npy"
+            report.md5[clip.clip_id] = _clip_md5(dataset, clip)
+            target = out_dir / f"{report.md5[clip.clip_id]}.npy"
             if target.is_file():
                 report.cached += 1
                 continue
@@ -251,14 +253,17 @@ def load_table(dataset, spec: FeatureSpec, *, compute_missing: bool = True,
     """
     if compute_missing:
         rep = extract(dataset, spec, show_progress=show_progress)
-        failed = {cid for cid, _ in rep.failures}
+        failed, known = {cid for cid, _ in rep.failures}, rep.md5
     else:
-        failed = set()
+        failed, known = set(), {}
     out_dir = cache_dir(spec)
     arrays, ids, labels, groups, missing = [], [], [], [], []
     for clip in dataset.clips:
-        path = out_dir / f"{_clip_md5(dataset, clip)}.npy"
-        if clip.clip_id in failed or not path.is_file():
+        if clip.clip_id in failed:
+            missing.append(clip.clip_id)
+            continue
+        path = out_dir / f"{known.get(clip.clip_id) or _clip_md5(dataset, clip)}.npy"
+        if not path.is_file():
             missing.append(clip.clip_id)
             continue
         arrays.append(np.load(path))
