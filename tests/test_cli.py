@@ -117,3 +117,29 @@ def test_regression_task_trains(tmp_path, capsys):
     assert main(["train", "mlp", "--task", "midi", "--profile", "quick", "--epochs", "1", "--out",
                  str(tmp_path / "midi")]) == 0
     assert "test MSE" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_predict_sees_exactly_what_training_saw(tmp_path):
+    """No train/serve skew: predict() on a dataset file gives the probabilities of the model on its training input."""
+    import torch
+
+    from dl4mir.train.checkpoint import load_exported
+    from dl4mir.train.data import prepare
+    from dl4mir.train.predict import predict_files
+
+    out = tmp_path / "m"
+    assert main(["train", "mlp", "--task", "effect", "--profile", "quick", "--epochs", "1", "--max-steps", "3",
+                 "--out", str(out)]) == 0
+    data = prepare("effect", profile="quick")
+    from dl4mir.data import get_dataset
+
+    clips = {c.clip_id: c for c in get_dataset("guitar-fx", profile="quick").clips}
+    row = int(data.rows("test")[0])
+    model, meta = load_exported(out / "export")
+    with torch.no_grad():
+        expected = torch.softmax(model(data.X[row:row + 1])[0], 0)
+    got = predict_files(out / "export", [clips[data.clip_ids[row]].path], top_k=len(meta["classes"]))
+    probs = dict(next(iter(got.ok.values())))
+    for i, name in enumerate(meta["classes"]):
+        assert probs[name] == pytest.approx(float(expected[i]), abs=1e-5)

@@ -74,7 +74,6 @@ EFFECTS = (
            (0.5, 0.5, 0.5, "spring", 1.0, 0.2, True)),
 )
 EFFECT_BY_FOLDER = {e.folder: e for e in EFFECTS}
-EFFECT_TYPES = ("clean", "distortion", "modulation", "delay", "reverb")
 _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FILE_RE = re.compile(r"^(?P<string>[1-6])-(?P<fret>\d{1,2})\.wav$", re.IGNORECASE)
 

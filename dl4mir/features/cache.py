@@ -183,7 +183,7 @@ class ExtractReport:
         return "\n".join(lines)
 
 
-def _clip_md5(dataset, clip) -> str:
+def _clip_md5(clip) -> str:
     from dl4mir.data.index import md5_file
 
     return md5_file(clip.path)  # the bytes on disk now, not the index's claim, decide what is cached
@@ -205,7 +205,7 @@ def extract(dataset, spec: FeatureSpec, *, shard: tuple[int, int] = (0, 1), show
     clips = dataset.clips[i::n]
     for clip in progress(clips, total=len(clips), desc=f"{spec.name} [{i}/{n}]", enabled=show_progress):
         try:
-            report.md5[clip.clip_id] = _clip_md5(dataset, clip)
+            report.md5[clip.clip_id] = _clip_md5(clip)
             target = out_dir / f"{report.md5[clip.clip_id]}.npy"
             if target.is_file():
                 report.cached += 1
@@ -262,7 +262,7 @@ def load_table(dataset, spec: FeatureSpec, *, compute_missing: bool = True,
         if clip.clip_id in failed:
             missing.append(clip.clip_id)
             continue
-        path = out_dir / f"{known.get(clip.clip_id) or _clip_md5(dataset, clip)}.npy"
+        path = out_dir / f"{known.get(clip.clip_id) or _clip_md5(clip)}.npy"
         if not path.is_file():
             missing.append(clip.clip_id)
             continue

@@ -40,20 +40,10 @@ def run(ctx) -> dict:
     plots.lines(ctx.figure("loss_curve", "½·MSE per iteration"), {"½·MSE": (np.arange(len(gd.loss_curve_)), gd.loss_curve_)},
                 title="Loss curve", xlabel="iteration", ylabel="½·MSE (Hz²)", logy=True)
     grid = np.linspace(x.min(), x.max(), 100)[:, None]
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.scatter(x[:, 0], t, s=12, label="notes")
-    ax.plot(grid[:, 0], cf.predict(grid), "r", label="linear fit")
-    ax.plot(grid[:, 0], quad["estimator"].predict(grid), "g--", label="quadratic fit")
-    ax.set(xlabel="f0 by YIN (Hz)", ylabel="mean spectral centroid (Hz)", title="Viola notes")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(ctx.figure("fit", "Spectral centroid against f0 with linear and quadratic fits"), dpi=90)
-    plt.close(fig)
+    plots.points_and_curves(ctx.figure("fit", "Spectral centroid against f0 with linear and quadratic fits"),
+                            x[:, 0], t, {"linear fit": (grid[:, 0], cf.predict(grid)),
+                                         "quadratic fit": (grid[:, 0], quad["estimator"].predict(grid))},
+                            title="Viola notes", xlabel="f0 by YIN (Hz)", ylabel="mean spectral centroid (Hz)")
     return {
         "headline": {"CV R² linear": f"{res['cv']['r2']['mean']:.3f} ± {res['cv']['r2']['std']:.3f}",
                      "CV R² quadratic": f"{quad['cv']['r2']['mean']:.3f} ± {quad['cv']['r2']['std']:.3f}",

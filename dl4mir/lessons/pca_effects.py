@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dl4mir.classic import PCA, LogisticRegression, classification_report, silhouette
+from dl4mir.classic import PCA, LogisticRegression, SoftmaxRegression, classification_report, silhouette
 from dl4mir.data.splits import default_split
 from dl4mir.report import plots
 
@@ -22,11 +22,7 @@ FEATURES = {
 
 def _probe(Z, y, ids, test_ids):
     test = np.isin(ids, list(test_ids))
-    clf = LogisticRegression(n_iter=1500) if len(set(y)) == 2 else None
-    if clf is None:
-        from dl4mir.classic import SoftmaxRegression
-
-        clf = SoftmaxRegression(n_iter=1500)
+    clf = LogisticRegression(n_iter=1500) if len(set(y)) == 2 else SoftmaxRegression(n_iter=1500)
     clf.fit(Z[~test], y[~test])
     return classification_report(y[test], clf.predict(Z[test]))["accuracy"], clf
 

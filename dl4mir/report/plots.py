@@ -92,6 +92,18 @@ def lines(path, series: dict, *, title: str, xlabel: str, ylabel: str, logy: boo
     return _save(fig, path)
 
 
+def points_and_curves(path, x, y, curves: dict, *, title: str, xlabel: str, ylabel: str) -> Path:
+    """Data points with fitted curves ``{name: (x, y)}`` over them."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter(x, y, s=12, label="data")
+    for name, (cx, cy) in curves.items():
+        ax.plot(cx, cy, lw=1.5, label=_text(name))
+    ax.set(title=_text(title), xlabel=_text(xlabel), ylabel=_text(ylabel))
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def bars(path, names, values, *, title: str, ylabel: str, errors=None) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(max(5, 0.5 * len(names) + 2), 4))

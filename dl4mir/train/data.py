@@ -91,6 +91,14 @@ class TaskData:
                 "classes": self.classes, "feature_spec": str(self.feature_spec), "norm": self.norm}
 
 
+def standardize_bands(x: torch.Tensor, norm: dict) -> torch.Tensor:
+    """Per-mel-band standardization ``(x − mean) / std`` of ``(..., n_mels, frames)`` with the training statistics
+    stored in ``norm``; training and ``predict`` both call this, so they cannot drift apart."""
+    mean = torch.tensor(norm["mean"])[:, None]
+    std = torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
+    return (x - mean) / std
+
+
 def augment_batch(x: torch.Tensor, feature: str, *, seed) -> torch.Tensor:
     """Label-preserving changes drawn from ``seed`` (so a resumed run redraws exactly the same ones).
 
@@ -198,9 +206,8 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         X = X.unsqueeze(1)  # (N, 1, samples); already standardized per clip
         norm = {"kind": "per-clip zero-mean peak"}
     else:  # per-mel-band statistics of the training rows only
-        mean, std = train.mean(dim=(0, 2), keepdim=True)[0], train.std(dim=(0, 2), keepdim=True)[0]
-        X = (X - mean) / std.clamp_min(1e-6)
-        norm = {"kind": "per-band", "mean": mean.flatten().tolist(), "std": std.flatten().tolist()}
+        norm = {"kind": "per-band", "mean": train.mean(dim=(0, 2)).tolist(), "std": train.std(dim=(0, 2)).tolist()}
+        X = standardize_bands(X, norm)
     if task.kind == "regression":
         norm.update(target_mean=t_mean, target_std=t_std)
     return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm)

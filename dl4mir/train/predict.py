@@ -12,15 +12,14 @@ from dl4mir.audio import BatchResult, load
 from dl4mir.errors import AudioError
 from dl4mir.features.cache import FeatureSpec
 from dl4mir.train.checkpoint import load_exported
+from dl4mir.train.data import standardize_bands
 
 
 def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:
     x = torch.from_numpy(spec.compute(y).astype(np.float32))
     if spec.name == "waveform":
         return x[None]  # (1, samples)
-    mean = torch.tensor(norm["mean"])[:, None]
-    std = torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
-    return (x - mean) / std  # (n_mels, frames)
+    return standardize_bands(x, norm)  # (n_mels, frames)
 
 
 def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, max_channels: int = 8) -> BatchResult:
