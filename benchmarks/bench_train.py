@@ -46,7 +46,7 @@ def throughput(name: str, data, device, steps: int = 15, batch: int = 32) -> flo
 
 
 def main() -> None:
-    from dl4mir.models import REGISTRY, build_model, input_kind
+    from dl4mir.models import CLASSIFIERS, build_model, input_kind
     from dl4mir.train.data import prepare
     from dl4mir.train.loop import TrainConfig, fit
 
@@ -59,7 +59,7 @@ def main() -> None:
     print(f"effect task, {args.profile} profile: {len(data['logmel'].rows('train'))} training clips; "
           f"torch threads {torch.get_num_threads()}")
     print(f"{'model':14s} " + " ".join(f"{d.type + ' clips/s':>14s}" for d in devices))
-    for name in REGISTRY:
+    for name in CLASSIFIERS:
         d = data[input_kind(name)]
         print(f"{name:14s} " + " ".join(f"{throughput(name, d, dev):14.0f}" for dev in devices), flush=True)
     if args.skip_tta:

@@ -52,14 +52,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="redo steps that a previous run with this id finished")
     run.set_defaults(func=cmd_run)
 
+    rep = sub.add_parser("report", help="re-render a run's report.html from its artifacts (nothing is recomputed)")
+    rep.add_argument("run_dir", help="a folder `dl4mir run` wrote (runs/<run-id>)")
+    rep.set_defaults(func=cmd_report)
+
     tr = sub.add_parser("train", help="train a neural network on a task (resumes if the output folder has a checkpoint)",
                         description="Trains MODEL on TASK with the one training loop: leakage-free split (EGFxSet: "
                                     "test on string 5, validate on another held-out string), checkpoints every "
                                     "epoch, early stopping, export to OUT/export. Multi-GPU: torchrun "
                                     "--nproc_per_node=N -m dl4mir train ...",
-                        epilog="models: mlp, cnn, waveform-cnn, crnn, transformer\n"
+                        epilog="classifiers: mlp, cnn, waveform-cnn, crnn, transformer\n"
+                               "generative (log-magnitude spectrograms; the task's label is the condition): ae, "
+                               "conv-ae, denoising-ae, vae, conv-vae, cvae, gan\n"
                                "tasks: effect, effect_type, pickup, string, midi (regression), family, instrument, "
-                               "vowel", formatter_class=argparse.RawDescriptionHelpFormatter)
+                               "vowel\n"
+                               "examples: dl4mir train cnn --task effect\n"
+                               "          dl4mir train conv-vae --set latent_dim=8 --set beta=0.5\n"
+                               "          dl4mir train gan --config gan.toml   ([model] and [train] tables)",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     tr.add_argument("model")
     tr.add_argument("--task", default="effect")
     tr.add_argument("--data", default=None, help="dataset (default: the task's synthetic one), e.g. egfxset:PATH")
@@ -73,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--augment", action="store_true", help="on-the-fly augmentation")
     tr.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--config", default=None, help="TOML file with [model] and [train] tables")
+    tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a model or training setting (repeatable), e.g. latent_dim=8")
     tr.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", help="test metrics of a trained model (from its output folder)")
@@ -86,6 +99,32 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", required=True, help="an export folder (OUT/export of `dl4mir train`)")
     pr.add_argument("--top", type=int, default=3)
     pr.set_defaults(func=cmd_predict)
+
+    gen = sub.add_parser("generate", help="make sounds with a trained generative model (VAE, CVAE, GAN, AE)",
+                         description="Writes WAV files (Griffin-Lim phase) and a figure of the spectrograms made.")
+    gsub = gen.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = gsub.add_parser("sample", help="draw from the prior (VAE, CVAE) or the generator (GAN)")
+    p.add_argument("--n", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p = gsub.add_parser("interpolate", help="walk the latent path between two audio files (AE, VAE, CVAE)")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--method", default="linear", choices=("linear", "slerp"))
+    p = gsub.add_parser("transfer", help="move audio files from one class to another, e.g. --from clean --to chorus")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--from", dest="source", required=True)
+    p.add_argument("--to", dest="target", required=True)
+    p.add_argument("--alpha", type=float, default=1.0, help="how far along the attribute vector (AE/VAE)")
+    p.add_argument("--data", default=None, help="dataset for the attribute vector (default: the model's)")
+    p.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    for p in gsub.choices.values():
+        p.add_argument("--model", required=True, help="an export folder (OUT/export of `dl4mir train`)")
+        p.add_argument("--out", default=None, help="output folder (default: runs/generate/<action>)")
+        p.add_argument("--n-iter", type=int, default=64, help="Griffin-Lim iterations")
+        if p.prog.split()[-1] != "transfer":
+            p.add_argument("--condition", default=None, help="class to generate (conditional models), e.g. chorus")
+    gen.set_defaults(func=cmd_generate)
 
     lessons = sub.add_parser("lessons", help="list the course's lessons or run one",
                              description="Each lesson answers its question of the course on the embedded data (or "
@@ -260,6 +299,13 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from dl4mir.report.html import rerender
+
+    print(f"report: {rerender(args.run_dir)}")
+    return 0
+
+
 def cmd_train(args) -> int:
     import json
     from pathlib import Path
@@ -268,7 +314,10 @@ def cmd_train(args) -> int:
     from dl4mir.train.data import prepare
     from dl4mir.train.loop import TrainConfig, fit
 
+    from dl4mir.config import training_config
+
     out = Path(args.out or Path("runs") / "train" / f"{args.model}-{args.task}")
+    model_cfg, train_cfg = training_config(args.model, path=args.config, overrides=args.set)
     kind = input_kind(args.model)
     data = prepare(args.task, input_kind=kind, data=args.data, profile=args.profile)
     print(f"{args.task}: {len(data.rows('train'))} train / {len(data.rows('val'))} val / {len(data.rows('test'))} "
@@ -278,18 +327,53 @@ def cmd_train(args) -> int:
         counts = balance["train"].values()
         print(f"class balance (train): {min(counts)}–{max(counts)} clips per class over {len(balance['train'])} classes")
     n_out = len(data.classes) if data.classes else 1
-    model = build_model(args.model, seed=args.seed, n_classes=n_out, **data.input_shape())
-    cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, max_steps=args.max_steps,
-                      checkpoint_every=args.checkpoint_every, augment=args.augment, device=args.device, seed=args.seed)
+    model = build_model(args.model, seed=args.seed, **{"n_classes": n_out, **data.input_shape(), **model_cfg})
+    cfg = TrainConfig(**{"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
+                         "max_steps": args.max_steps, "checkpoint_every": args.checkpoint_every,
+                         "augment": args.augment, "device": args.device, "seed": args.seed, **train_cfg})
     summary = fit(model, data, cfg, out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_args.json").write_text(json.dumps(vars(args), default=str, indent=1))
     (out / "summary.json").write_text(json.dumps(summary, default=str, indent=1))
     test = summary["test"]
     if test:
-        print("test " + (f"accuracy {test['accuracy']:.4f}, balanced {test['balanced_accuracy']:.4f}, ECE "
-                         f"{test['ece']:.4f}" if "accuracy" in test else f"MSE {test['mse']:.4f}"))
+        print("test " + _metrics_line(test))
     print(f"exported: {(out / 'export').resolve()}")
+    return 0
+
+
+def _metrics_line(rep: dict) -> str:
+    if "accuracy" in rep:
+        return (f"accuracy {rep['accuracy']:.4f}, balanced {rep['balanced_accuracy']:.4f}, macro F1 "
+                f"{rep['macro']['f1']:.4f}, ECE {rep['ece']:.4f} (n={rep['n']})")
+    if "mse" in rep:
+        return f"MSE {rep['mse']:.4f}, MAE {rep['mae']:.4f} (n={rep['n']})"
+    return ", ".join(f"{k} {v:.4f}" for k, v in rep.items() if k != "n") + f" (n={rep['n']})"
+
+
+def cmd_generate(args) -> int:
+    from pathlib import Path
+
+    from dl4mir.generate import commands
+
+    out = Path(args.out or Path("runs") / "generate" / args.action)
+    if args.action == "sample":
+        res = commands.sample(args.model, out, n=args.n, condition=args.condition, seed=args.seed, n_iter=args.n_iter)
+    elif args.action == "interpolate":
+        res = commands.interpolate(args.model, args.a, args.b, out, steps=args.steps, condition=args.condition,
+                                   method=args.method, n_iter=args.n_iter)
+    else:
+        batch = commands.transfer(args.model, args.files, out, source=args.source, target=args.target,
+                                  alpha=args.alpha, data=args.data, profile=args.profile, n_iter=args.n_iter)["result"]
+        for src, dst in batch.ok.items():
+            print(f"{src} -> {dst}")
+        if batch.failures:
+            print(batch.summary())
+            return 1
+        return 0
+    for f in res["files"]:
+        print(f"wrote {f}")
+    print(f"figure: {res['figure']}")
     return 0
 
 
@@ -311,13 +395,9 @@ def cmd_evaluate(args) -> int:
     data = prepare(targs["task"], input_kind=model.input_kind, data=targs["data"], profile=targs["profile"])
     rep = evaluate(model, data, "test", device=pick_device("auto"))
     (run / "test_metrics.json").write_text(json.dumps(rep, indent=1, default=str))
-    if "accuracy" in rep:
-        print(f"test accuracy {rep['accuracy']:.4f}, balanced {rep['balanced_accuracy']:.4f}, macro F1 "
-              f"{rep['macro']['f1']:.4f}, ECE {rep['ece']:.4f} (n={rep['n']})")
-        for cls, r in rep["per_class"].items():
-            print(f"  {cls:16s} precision {r['precision']:.3f} recall {r['recall']:.3f} f1 {r['f1']:.3f}")
-    else:
-        print(f"test MSE {rep['mse']:.4f}, MAE {rep['mae']:.4f} (n={rep['n']})")
+    print("test " + _metrics_line(rep))
+    for cls, r in rep.get("per_class", {}).items():
+        print(f"  {cls:16s} precision {r['precision']:.3f} recall {r['recall']:.3f} f1 {r['f1']:.3f}")
     print(f"written: {run / 'test_metrics.json'}")
     return 0
 

@@ -7,7 +7,6 @@ reads the steps' ``metrics.json`` files and never recomputes.
 """
 from __future__ import annotations
 
-import html
 import json
 import os
 import platform
@@ -75,10 +74,44 @@ def _git_commit() -> str | None:
         return None
 
 
+def _reset_peak_rss() -> None:
+    """Linux: writing 5 to clear_refs resets the process's peak RSS, so each step's peak is its own."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
 def _peak_rss_mb() -> float:
+    """Peak resident memory since the last reset (VmHWM), or of the whole process where that is unavailable."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _gpu() -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
+
+
+def _versions() -> dict:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in ("numpy", "scipy", "torch", "librosa", "soundfile", "soxr", "pedalboard", "mirdata", "scikit-learn",
+                "auraloss", "jinja2", "matplotlib"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
 
 
 def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | os.PathLike = "runs",
@@ -97,6 +130,7 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     run_dir = (Path(out) / run_id).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     for name in selected:
         kind, arg = steps[name]
         step_dir = run_dir / name
@@ -109,6 +143,7 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
             shutil.rmtree(step_dir)
         step_dir.mkdir(parents=True)
         print(f"[{name}] …", flush=True)
+        _reset_peak_rss()
         t0 = time.perf_counter()
         try:
             record = _data_step(arg, profile, step_dir) if kind == "data" else _lesson_step(arg, profile, data, step_dir)
@@ -120,13 +155,19 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
         results[name]["seconds"] = time.perf_counter() - t0
         results[name]["peak_rss_mb"] = _peak_rss_mb()
         print(f"[{name}] {results[name]['status']} in {results[name]['seconds']:.1f} s", flush=True)
-    provenance = {"dl4mir": __version__, "git_commit": _git_commit(), "profile": profile, "data": data,
-                  "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+    provenance = {"dl4mir": __version__, "git_commit": _git_commit(), "profile": profile, "data": data, "seed": 0,
+                  "command": " ".join(["dl4mir", "run", f"--profile={profile}", f"--data={data}"]
+                                      + ([f"--only={','.join(only)}"] if only else [])
+                                      + ([f"--skip={','.join(skip)}"] if skip else [])),
+                  "started": started, "python": platform.python_version(), "platform": platform.platform(),
+                  "cpus": os.cpu_count(), "gpu": _gpu(), "versions": _versions(),
                   "step_seconds": {k: round(v["seconds"], 2) for k, v in results.items()},
                   "peak_rss_mb_after_step": {k: round(v.get("peak_rss_mb", 0), 1) for k, v in results.items()}}
     summary = {"steps": {k: {kk: vv for kk, vv in v.items() if kk != "record"} for k, v in results.items()},
                "provenance": provenance}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    from dl4mir.report.html import write_report
+
     report = write_report(run_dir, results, provenance)
     failed = [k for k, v in results.items() if v["status"] == "failed"]
     width = max(len(k) for k in results) if results else 10
@@ -137,56 +178,3 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     for k in failed:
         print(f"  {k}: {results[k]['error']}")
     return report
-
-
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, (list, tuple)):
-        return ", ".join(_fmt(x) for x in v)
-    return str(v)
-
-
-def write_report(run_dir: Path, results: dict, provenance: dict) -> Path:
-    """One self-contained-folder HTML page: a section per step with its headline numbers, figures and audio."""
-    e = html.escape
-    parts = [f"<!doctype html><html lang='en'><meta charset='utf-8'><title>dl4mir run {e(run_dir.name)}</title>",
-             "<style>body{font-family:system-ui,sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
-             "td,th{padding:3px 10px;text-align:left;vertical-align:top}table{border-collapse:collapse;margin:.5em 0}"
-             "tr:nth-child(even){background:#f4f4f4}figure{display:inline-block;margin:.5em;max-width:46%}"
-             "figure img{max-width:100%}figcaption{font-size:.85em;color:#444}.q{font-style:italic}"
-             ".failed{color:#b00}</style>",
-             f"<h1>dl4mir run <code>{e(run_dir.name)}</code></h1><h2>Contents</h2><ol>"]
-    for name, res in results.items():
-        title = res.get("record", {}).get("title", name)
-        parts.append(f"<li><a href='#{e(name)}'>{e(title)}</a> — {e(res['status'])}, {res['seconds']:.1f} s</li>")
-    parts.append("</ol>")
-    for name, res in results.items():
-        rec = res.get("record", {})
-        parts.append(f"<section id='{e(name)}'><h2>{e(rec.get('title', name))}</h2>")
-        if res["status"] == "failed":
-            parts.append(f"<p class='failed'>This step failed: {e(res['error'])}</p></section>")
-            continue
-        if rec.get("question"):
-            parts.append(f"<p class='q'>{e(rec['question'])}</p>")
-        if rec.get("headline"):
-            parts.append("<table>" + "".join(f"<tr><th>{e(str(k))}</th><td>{e(_fmt(v))}</td></tr>"
-                                             for k, v in rec["headline"].items()) + "</table>")
-        answer = rec.get("metrics", {}).get("answer")
-        if answer:
-            parts.append(f"<p>{e(answer)}</p>")
-        for fig in rec.get("figures", []):
-            src = f"{name}/{fig['file']}"
-            parts.append(f"<figure><img src='{e(src)}' alt='{e(fig['caption'])}'>"
-                         f"<figcaption>{e(fig['caption'])}</figcaption></figure>")
-        if rec.get("audio"):
-            parts.append("<table>")
-            for a in rec["audio"]:
-                parts.append(f"<tr><td>{e(a['caption'])}</td><td><audio controls preload='metadata' "
-                             f"src='{e(name + '/' + a['file'])}'></audio></td></tr>")
-            parts.append("</table>")
-        parts.append("</section>")
-    parts.append("<h2>Provenance</h2><pre>" + e(json.dumps(provenance, indent=1)) + "</pre></html>")
-    path = run_dir / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path

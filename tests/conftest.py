@@ -38,5 +38,14 @@ def tiny_guitar_fx(tmp_path):
     return generate(tmp_path / "gfx", cfg, workers=1)
 
 
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory, _dl4mir_home):
+    """The whole course on the quick profile, run once per test session (used by the lesson and report tests)."""
+    from dl4mir.run import run_course
+
+    out = tmp_path_factory.mktemp("runs")
+    return run_course(profile="quick", out=out, run_id="q").parent
+
+
 def requires_shared():
     return pytest.mark.skipif(not EGFX_SAMPLE.is_dir(), reason="../shared/fixtures not present")

@@ -5,16 +5,10 @@ import json
 import pytest
 
 from dl4mir.lessons import LESSONS
-from dl4mir.run import run_course, write_report
+from dl4mir.report.html import write_report
+from dl4mir.run import run_course
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def quick_run(tmp_path_factory, _dl4mir_home):
-    out = tmp_path_factory.mktemp("runs")
-    report = run_course(profile="quick", out=out, run_id="q")
-    return report.parent
 
 
 def _record(run_dir, step):
@@ -49,13 +43,13 @@ def test_report_shows_every_figure_and_sound(quick_run):
     html = (quick_run / "report.html").read_text()
     for lesson in LESSONS:
         rec = _record(quick_run, lesson.name)
-        assert f"id='{lesson.name}'" in html
+        assert f'id="{lesson.name}"' in html
         for fig in rec["figures"]:
             assert (quick_run / lesson.name / fig["file"]).stat().st_size > 1000
             assert f"{lesson.name}/{fig['file']}" in html
         for a in rec["audio"]:
             assert (quick_run / lesson.name / a["file"]).is_file()
-    assert html.count("<img") >= 15 and html.count("<audio") >= 6 + 13 + 8 + 6
+    assert html.count("<img") >= 25 and html.count("<audio") >= 6 + 13 + 8 + 6 + 10
 
 
 def test_rerun_skips_finished_steps_and_only_selects(quick_run, capsys):
@@ -65,10 +59,15 @@ def test_rerun_skips_finished_steps_and_only_selects(quick_run, capsys):
 
 
 def test_report_escapes_untrusted_text(tmp_path):
-    evil = '<script>alert(1)</script>"onmouseover="x'
-    results = {"step": {"status": "ok", "seconds": 1.0, "record": {
-        "title": evil, "question": evil, "headline": {evil: evil}, "metrics": {"answer": evil},
-        "figures": [{"file": "a.png", "caption": evil}], "audio": [{"file": "a.wav", "caption": evil}]}}}
+    evil = '<script>alert(1)</script>"onmouseover="x</script>'
+    points = [{"x": 0.0, "y": 1.0, "label": evil, "name": evil, "audio": "clips/a.wav"}]
+    results = {"step": {"status": "ok", "seconds": 1.0, "peak_rss_mb": 1.0, "record": {
+        "title": evil, "question": evil, "headline": {evil: evil}, "metrics": {"answer": evil, evil: [evil]},
+        "figures": [{"file": "a.png", "caption": evil}], "audio": [{"file": "a.wav", "caption": evil}],
+        "maps": [{"caption": evil, "points": points}]}},
+        "broken": {"status": "failed", "seconds": 0.5, "error": evil}}
     html = write_report(tmp_path, results, {"label": evil}).read_text()
-    assert "<script>" not in html and '"onmouseover="' not in html
-    assert "&lt;script&gt;" in html
+    assert "<script>alert" not in html and '"onmouseover="' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "\\u003cscript\\u003e" in html  # inside the embedded map JSON: no "</script>" can end the block
+    assert html.count("</script>") == html.count("<script")  # only the page's own script blocks

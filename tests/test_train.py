@@ -152,3 +152,14 @@ def test_on_the_fly_augmentation_is_seeded_and_label_preserving():
     mel = torch.randn(4, 16, 20)
     m = augment_batch(mel, "logmel", seed=(1,))
     assert m.shape == mel.shape and torch.equal(m, augment_batch(mel, "logmel", seed=(1,)))
+
+
+def test_resume_refuses_a_checkpoint_of_a_different_run(tmp_path):
+    resume_worker.run(str(tmp_path), max_steps=3)
+    data = resume_worker.make_data()
+    from dl4mir.models import build_model
+    from dl4mir.train.loop import TrainConfig, fit
+
+    other = build_model("cnn", n_classes=3, n_mels=16, channels=[4, 4], dropout=0.5)
+    with pytest.raises(TrainingError, match="different run.*model_config"):
+        fit(other, data, TrainConfig(epochs=4, batch_size=8, checkpoint_every=1, patience=99), tmp_path)

@@ -38,6 +38,10 @@ LESSONS = (
            "Confusion matrix and accuracy on held-out speakers"),
     Lesson("neural-networks", "neural_networks", "7–8, 11 · Feed-forward, convolutional, recurrent and attention models",
            "Which effect is on this note, for a guitar string the model never heard? How many layers are necessary?"),
+    Lesson("autoencoders", "autoencoders", "9 · Autoencoders: compression, denoising, anomaly detection",
+           "Does a nonlinear code beat PCA with as many numbers on a string it never heard?"),
+    Lesson("vae-gan", "vae_gan", "10 · VAEs and GANs: sampling, interpolation, conditional generation",
+           "Do generated notes sound like the effect asked for, and are they new rather than copies?"),
 )
 LESSON_BY_NAME = {lesson.name: lesson for lesson in LESSONS}
 
@@ -55,6 +59,7 @@ class LessonContext:
     show_progress: bool | None = None
     figures: list = field(default_factory=list)
     audio: list = field(default_factory=list)
+    maps: list = field(default_factory=list)
     _datasets: dict = field(default_factory=dict)
 
     def dataset(self, spec: str):
@@ -88,6 +93,30 @@ class LessonContext:
         return path
 
 
+    def map(self, caption: str, coords, labels, clips, *, max_points: int = 120) -> None:
+        """An interactive 2-D map for the report: each point is a clip (a :class:`~dl4mir.data.dataset.Clip`
+        or an audio path) that plays when clicked.  At most ``max_points``, drawn evenly across labels, are kept;
+        their audio is copied next to the step so the report works offline."""
+        import shutil
+
+        coords, labels = np.asarray(coords, dtype=float), np.asarray([str(v) for v in labels])
+        rng = np.random.default_rng(self.seed)
+        per_label = max(1, max_points // max(1, len(set(labels))))
+        keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == v))[:per_label]
+                                       for v in sorted(set(labels))]))
+        folder = self.out_dir / "clips"
+        folder.mkdir(exist_ok=True)
+        points = []
+        for i in keep:
+            clip = clips[i]
+            src = Path(getattr(clip, "path", clip))
+            dest = folder / f"{len(self.maps)}_{len(points):03d}{src.suffix}"
+            shutil.copyfile(src, dest)
+            points.append({"x": float(coords[i, 0]), "y": float(coords[i, 1]), "label": str(labels[i]),
+                           "name": str(getattr(clip, "clip_id", src.name)), "audio": f"clips/{dest.name}"})
+        self.maps.append({"caption": caption, "points": points})
+
+
 def _jsonable(x):
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -117,6 +146,6 @@ def run_lesson(name: str, ctx: LessonContext) -> dict:
     metrics = importlib.import_module(f"dl4mir.lessons.{lesson.module}").run(ctx)
     record = _jsonable({"lesson": name, "title": lesson.title, "question": lesson.question,
                         "headline": metrics.pop("headline", {}), "metrics": metrics, "figures": ctx.figures,
-                        "audio": ctx.audio, "seconds": time.perf_counter() - t0})
+                        "audio": ctx.audio, "maps": ctx.maps, "seconds": time.perf_counter() - t0})
     (ctx.out_dir / "metrics.json").write_text(json.dumps(record, indent=1))
     return record

@@ -63,6 +63,8 @@ def run(ctx) -> dict:
             if combo == TRIPLE and fname == "spectral stats + MFCC":
                 plots.scatter(ctx.figure("pca_three_effects", f"PCA-2 of three effects, {fname}"), Z, y,
                               title=f"{key} — {fname}", xlabel="PC1", ylabel="PC2")
+                by_id = {c.clip_id: c for c in ds.clips}
+                ctx.map(f"PCA-2 of {key} ({fname})", Z, y, [by_id[i] for i in ids[m]], max_points=90)
     best = {k: max(v, key=lambda f: v[f]["probe_accuracy"]) for k, v in results.items()}
     pair_best = {k: v[best[k]]["probe_accuracy"] for k, v in results.items()}
     top_pair = max((k for k in results if k.count(" vs ") == 1), key=pair_best.get)

@@ -6,20 +6,30 @@ import importlib
 
 from dl4mir.errors import ConfigError
 
-# name -> (module, class, config class)
+# name -> (module, class, config class, config defaults that make this variant)
 REGISTRY = {
-    "mlp": ("mlp", "MLP", "MLPConfig"),
-    "cnn": ("cnn", "CNN", "CNNConfig"),
-    "waveform-cnn": ("waveform_cnn", "WaveformCNN", "WaveformCNNConfig"),
-    "crnn": ("crnn", "CRNN", "CRNNConfig"),
-    "transformer": ("transformer", "Transformer", "TransformerConfig"),
+    "mlp": ("mlp", "MLP", "MLPConfig", {}),
+    "cnn": ("cnn", "CNN", "CNNConfig", {}),
+    "waveform-cnn": ("waveform_cnn", "WaveformCNN", "WaveformCNNConfig", {}),
+    "crnn": ("crnn", "CRNN", "CRNNConfig", {}),
+    "transformer": ("transformer", "Transformer", "TransformerConfig", {}),
+    # generative models (lessons 9-10), on log-magnitude spectrograms
+    "ae": ("autoencoder", "Autoencoder", "AutoencoderConfig", {"arch": "dense"}),
+    "conv-ae": ("autoencoder", "Autoencoder", "AutoencoderConfig", {"arch": "conv"}),
+    "denoising-ae": ("autoencoder", "Autoencoder", "AutoencoderConfig", {"arch": "conv", "noise_std": 1.0}),
+    "vae": ("vae", "VAE", "VAEConfig", {"arch": "dense"}),
+    "conv-vae": ("vae", "VAE", "VAEConfig", {"arch": "conv"}),
+    "cvae": ("vae", "VAE", "VAEConfig", {"arch": "conv", "conditional": True}),
+    "gan": ("gan", "GAN", "GANConfig", {"conditional": True}),
 }
+GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
+CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE)
 
 
 def model_classes(name: str):
     if name not in REGISTRY:
         raise ConfigError(f"unknown model {name!r}; choose from {', '.join(REGISTRY)}")
-    module, cls, cfg = REGISTRY[name]
+    module, cls, cfg, _ = REGISTRY[name]
     mod = importlib.import_module(f"dl4mir.models.{module}")
     return getattr(mod, cls), getattr(mod, cfg)
 
@@ -28,15 +38,22 @@ def build_model(name: str, *, seed: int = 0, **config):
     """Build a model with weights initialized from ``seed`` (torch seeds each process randomly otherwise).
 
     ``config`` keys that the model's config class does not have are ignored, so shape information can be shared.
+    Conditional models take ``n_classes`` from ``config``; the others ignore it.
     """
     import torch
 
     cls, cfg_cls = model_classes(name)
+    defaults = dict(REGISTRY[name][3])
+    if not defaults.pop("conditional", False) and name in GENERATIVE:
+        config = {k: v for k, v in config.items() if k != "n_classes"}
     fields = {f.name for f in dataclasses.fields(cfg_cls)}
+    config = {**defaults, **config}
     cfg = cfg_cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in config.items() if k in fields})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return cls(cfg)
+        model = cls(cfg)
+    model.registry_name = name  # several names share a class (ae / conv-ae …); export records which
+    return model
 
 
 def input_kind(name: str) -> str:

@@ -38,7 +38,10 @@ class CNN(nn.Module):
         nn.init.normal_(self.head.weight, std=0.01)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, n_mels, T)
+    def embed(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, n_mels, T)
+        """The pooled features before the classifier, ``(B, C)``: what the Fréchet distance compares."""
         h = self.features(x.unsqueeze(1))  # (B, 1, F, T) -> (B, C, F/16, T/16)
-        h = h.mean(dim=(2, 3))  # global average pool -> (B, C)
-        return self.head(self.dropout(h))  # (B, n_classes)
+        return h.mean(dim=(2, 3))  # global average pool -> (B, C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, n_mels, T)
+        return self.head(self.dropout(self.embed(x)))  # (B, n_classes)

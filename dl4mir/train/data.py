@@ -2,7 +2,7 @@
 standardization statistics from the training rows only, on-the-fly augmentation, class balance."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -36,6 +36,10 @@ def feature_spec_for(input_kind: str, duration_s: float):
 
     if input_kind == "waveform":
         return FeatureSpec("waveform", sr=8000, duration_s=duration_s)
+    if input_kind == "logmag":  # the generative models' spectrograms (a fixed length, see generate.spectrogram)
+        from dl4mir.generate.spectrogram import SPEC
+
+        return SPEC.feature_spec()
     return FeatureSpec("logmel", sr=16000, duration_s=duration_s,
                        params=(("hop_length", 256), ("n_fft", 1024), ("n_mels", 64)))
 
@@ -45,13 +49,14 @@ class TaskData:
     """Everything the loop needs, in memory.  ``X`` rows line up with ``clip_ids``, ``y`` with both."""
 
     task: Task
-    X: torch.Tensor  # (N, n_mels, frames) or (N, 1, samples), standardized
+    X: torch.Tensor  # (N, n_mels or n_freq, frames) or (N, 1, samples), standardized
     y: torch.Tensor  # (N,) class index or float target
     clip_ids: list[str]
     classes: list[str] | None
     split_rows: dict[str, np.ndarray]
     feature_spec: object
     norm: dict  # mean/std used to standardize (for predict)
+    labels: dict = field(default_factory=dict)  # every label column of the clips, aligned with the rows
 
     @property
     def task_kind(self) -> str:
@@ -79,15 +84,15 @@ class TaskData:
     def input_shape(self) -> dict:
         if self.feature_spec.name == "waveform":
             return {"n_samples": int(self.X.shape[-1])}
+        if self.task.kind == "generative":
+            return {"n_freq": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
         return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
 
     def export_meta(self, model) -> dict:
         from dataclasses import asdict
 
-        from dl4mir.models import REGISTRY
-
-        name = next(n for n, (_, cls, _) in REGISTRY.items() if cls == type(model).__name__)
-        return {"model": name, "model_config": asdict(model.cfg), "task": self.task.name, "kind": self.task.kind,
+        return {"model": getattr(model, "registry_name", type(model).__name__.lower()),
+                 "model_config": asdict(model.cfg), "task": self.task.name, "kind": self.task.kind,
                 "classes": self.classes, "feature_spec": str(self.feature_spec), "norm": self.norm}
 
 
@@ -97,6 +102,13 @@ def standardize_bands(x: torch.Tensor, norm: dict) -> torch.Tensor:
     mean = torch.tensor(norm["mean"])[:, None]
     std = torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
     return (x - mean) / std
+
+
+def unstandardize_bands(x: torch.Tensor, norm: dict) -> torch.Tensor:
+    """The inverse of :func:`standardize_bands`."""
+    mean = torch.tensor(norm["mean"])[:, None]
+    std = torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
+    return x * std + mean
 
 
 def augment_batch(x: torch.Tensor, feature: str, *, seed) -> torch.Tensor:
@@ -166,6 +178,9 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
             val_fold: int = 0, show_progress: bool | None = None) -> TaskData:
     """Load a task's features (from the cache), split them leakage-free, standardize with training statistics.
 
+    ``input_kind="logmag"`` prepares the generative models' log-magnitude spectrograms; the task's label then
+    becomes the (categorical) condition of conditional models, and the task kind is "generative".
+
     The split is the dataset's course split (EGFxSet: test = string 5); the validation set is one grouped fold
     of the development set (EGFxSet: one more held-out string), so validation never sees a training string.
     """
@@ -176,6 +191,8 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     if task_name not in TASKS:
         raise ConfigError(f"unknown task {task_name!r}; choose from {', '.join(TASKS)}")
     task = TASKS[task_name]
+    if input_kind == "logmag":
+        task = replace(task, kind="generative")
     ds = get_dataset(data or task.default_data, profile=profile, show_progress=show_progress)
     if ds.reader.name != task.layout:
         raise ConfigError(f"task {task_name!r} needs a {task.layout}-layout dataset; {ds.name} is {ds.reader.name}")
@@ -192,7 +209,7 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     split_rows = {name: np.array(sorted(index[c] for c in ids if c in index), dtype=np.int64)
                   for name, ids in (("train", fold["train"]), ("val", fold["val"]), ("test", plan.test))}
     raw = table.column(task.label)
-    if task.kind == "classification":
+    if task.kind in ("classification", "generative"):
         classes = sorted({str(v) for v in raw}, key=lambda s: (len(s), s) if s.isdigit() else (0, s))
         lookup = {c: i for i, c in enumerate(classes)}
         y = torch.tensor([lookup[str(v)] for v in raw], dtype=torch.long)
@@ -201,6 +218,10 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         t_mean, t_std = float(y[split_rows["train"]].mean()), float(y[split_rows["train"]].std().clamp_min(1e-6))
         classes, y = None, (y - t_mean) / t_std
     X = torch.from_numpy(table.X.astype(np.float32))
+    if input_kind == "logmag":
+        from dl4mir.generate.spectrogram import SPEC
+
+        X = SPEC.from_magnitude(X)
     train = X[torch.as_tensor(split_rows["train"])]
     if input_kind == "waveform":
         X = X.unsqueeze(1)  # (N, 1, samples); already standardized per clip
@@ -210,4 +231,6 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         X = standardize_bands(X, norm)
     if task.kind == "regression":
         norm.update(target_mean=t_mean, target_std=t_std)
-    return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm)
+    scalar = [k for k, v in (table.labels[0] if table.labels else {}).items() if isinstance(v, (str, int, float))]
+    labels = {key: table.column(key) for key in scalar}
+    return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm, labels)
