@@ -114,6 +114,20 @@ def _versions() -> dict:
     return out
 
 
+def _previous_steps(run_dir: Path) -> dict:
+    try:
+        return json.loads((run_dir / "summary.json").read_text()).get("steps", {})
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _cached(previous: dict, name: str, metrics: Path) -> dict:
+    """A step an earlier invocation finished: its record, and the time and memory it took then."""
+    old = previous.get(name, {})
+    return {"status": "ok (cached)", "seconds": old.get("seconds", 0.0), "peak_rss_mb": old.get("peak_rss_mb"),
+            "record": json.loads(metrics.read_text())}
+
+
 def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | os.PathLike = "runs",
                run_id: str | None = None, only: list[str] | None = None, skip: list[str] | None = None,
                force: bool = False) -> Path:
@@ -130,13 +144,14 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     run_dir = (Path(out) / run_id).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
+    previous = _previous_steps(run_dir)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     for name in selected:
         kind, arg = steps[name]
         step_dir = run_dir / name
         done = step_dir / "metrics.json"
         if done.is_file() and not force:
-            results[name] = {"status": "ok (cached)", "seconds": 0.0, "record": json.loads(done.read_text())}
+            results[name] = _cached(previous, name, done)
             print(f"[{name}] already done (use --force to redo)", flush=True)
             continue
         if step_dir.exists():
@@ -155,6 +170,12 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
         results[name]["seconds"] = time.perf_counter() - t0
         results[name]["peak_rss_mb"] = _peak_rss_mb()
         print(f"[{name}] {results[name]['status']} in {results[name]['seconds']:.1f} s", flush=True)
+    # steps finished by earlier invocations of this run (e.g. before an --only) stay in the summary and the report
+    for name in steps:
+        done = run_dir / name / "metrics.json"
+        if name not in results and done.is_file():
+            results[name] = _cached(previous, name, done)
+    results = {name: results[name] for name in steps if name in results}  # course order
     provenance = {"dl4mir": __version__, "git_commit": _git_commit(), "profile": profile, "data": data, "seed": 0,
                   "command": " ".join(["dl4mir", "run", f"--profile={profile}", f"--data={data}"]
                                       + ([f"--only={','.join(only)}"] if only else [])

@@ -71,3 +71,28 @@ def test_report_escapes_untrusted_text(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "\\u003cscript\\u003e" in html  # inside the embedded map JSON: no "</script>" can end the block
     assert html.count("</script>") == html.count("<script")  # only the page's own script blocks
+
+
+def test_generative_lessons_measure_what_they_claim(quick_run):
+    ae = _record(quick_run, "autoencoders")
+    m = ae["metrics"]
+    assert m["round_trip"]["griffin_lim_spectral_convergence"] < 0.1  # magnitudes survive phase retrieval
+    assert set(m["latent_sizes"]) == {"8", "16"}
+    for t in m["latent_sizes"].values():
+        assert t["pca_lsd_db"] > 0 and t["ae_lsd_db"] > 0
+        assert abs(t["margin_db"] - (t["pca_lsd_db"] - t["ae_lsd_db"])) < 1e-9
+    assert m["latent_sizes"]["16"]["pca_lsd_db"] < m["latent_sizes"]["8"]["pca_lsd_db"]  # more components, closer
+    assert 0.5 <= m["anomaly"]["roc_auc"] <= 1.0
+    assert m["anomaly"]["median_score"]["other instruments"] > m["anomaly"]["median_score"]["guitar (held-out string)"]
+    for rec in (ae, _record(quick_run, "vae-gan")):
+        assert rec["maps"] and len(rec["maps"][0]["points"]) >= 20
+        for point in rec["maps"][0]["points"]:
+            assert (quick_run / rec["lesson"] / point["audio"]).stat().st_size > 1000
+    vg = _record(quick_run, "vae-gan")["metrics"]
+    assert "not VGGish" in vg["note"]
+    assert vg["real_vs_real_frechet"] >= 0 and vg["judge_accuracy"] > 0.2
+    for name in ("cvae", "gan"):
+        g = vg["generation"][name]
+        assert 0 <= g["effect_type_accuracy_audio"] <= 1 and g["frechet_distance_own_classifier"] >= 0
+        assert g["diversity_lsd_db"] > 0 and g["nearest_neighbour"]["median_ratio"] > 0
+    assert len(vg["cvae"]["kl_per_dimension"]) == 16

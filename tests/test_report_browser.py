@@ -93,9 +93,15 @@ def test_clicking_a_map_point_plays_its_clip(page):
     assert len(circles) >= 20
     target = circles[len(circles) // 2]
     target.click()
-    _wait(driver, "const a = document.querySelector('.map audio'); return !a.paused && a.currentTime > 0", 30)
-    assert driver.execute_script("return document.querySelector('.map .now').textContent").startswith("playing: ")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    box = driver.execute_script("return arguments[0].closest('.map')", target)
+    audio = box.find_element("css selector", "audio")
+    WebDriverWait(driver, 30, poll_frequency=0.25).until(
+        lambda d: d.execute_script("return !arguments[0].paused && arguments[0].currentTime > 0", audio))
+    assert box.find_element("css selector", ".now").text.startswith("playing: ")
     assert "playing" in target.get_attribute("class")
+    assert "/clips/" in audio.get_attribute("src")
 
 
 def test_markup_in_dataset_text_renders_as_text(page):

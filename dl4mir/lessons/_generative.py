@@ -8,6 +8,9 @@ import numpy as np
 import torch
 
 
+# GANs: a constant learning rate, no weight decay, and no gradient clipping — the clip is one norm over all
+# parameters, and the discriminator's large gradients would shrink the generator's steps to nothing.
+GAN_TRAINING = {"schedule": "constant", "weight_decay": 0.0, "grad_clip": 0.0}
 # The quick profile checks that the lessons run, not how well the models learn: a few steps per model.
 QUICK_STEPS = 6
 
@@ -20,17 +23,22 @@ def spectrograms(ctx, condition: str = "effect"):
                    show_progress=ctx.show_progress)
 
 
-def train(ctx, name: str, data, *, epochs: int, tag: str | None = None, lr: float = 2e-3, **config):
-    """Train ``name`` on ``data`` into ``models/<tag>``; returns ``(model in eval mode, loop summary)``."""
+def train(ctx, name: str, data, *, epochs: int, tag: str | None = None, lr: float = 2e-3, init_from=None, **config):
+    """Train ``name`` on ``data`` into ``models/<tag>``; returns ``(model in eval mode, loop summary)``.
+
+    ``init_from``: a trained model of the same architecture whose weights are the starting point (fine-tuning).
+    """
     from dl4mir.models import build_model
     from dl4mir.train.loop import TrainConfig, fit
 
     tag = tag or name
     model = build_model(name, seed=ctx.seed, n_classes=len(data.classes or []), **data.input_shape(), **config)
+    if init_from is not None:
+        model.load_state_dict(init_from.state_dict())
     out = ctx.out_dir / "models" / tag
     cfg = TrainConfig(epochs=epochs, lr=lr, seed=ctx.seed, patience=99, progress=ctx.show_progress,
                       max_steps=QUICK_STEPS if ctx.profile == "quick" else None,
-                      **({"schedule": "constant", "weight_decay": 0.0} if name == "gan" else {}))
+                      **(GAN_TRAINING if name == "gan" else {}))
     summary = fit(model, data, cfg, out)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the export is what a user keeps
     print(f"  {tag}: {summary['steps']} steps in {summary['seconds']:.0f} s", flush=True)

@@ -1,7 +1,7 @@
 """A conditional DCGAN on log-magnitude spectrograms (lesson 10), trained with a recipe known to be stable.
 
-* Generator: ``z ~ N(0, I)`` and a class embedding → a 256·(F/16)·(T/16) grid → four transposed-convolution
-  blocks (batch norm, ReLU) → ``(B, F, T)``, as in DCGAN (Radford et al. 2016).
+* Generator: ``z ~ N(0, I)`` and a class embedding → a C·(F/16)·(T/16) grid → four upsampling blocks
+  (×2 nearest neighbour, 3×3 convolution, batch norm, ReLU) → ``(B, F, T)``, DCGAN-style (Radford et al. 2016).
 * Discriminator: four strided convolutions with **spectral normalization** (Miyato et al. 2018), which bounds its
   Lipschitz constant and is the single most effective stabilizer; global sum pooling; a **projection** of the
   class embedding onto the features (Miyato & Koyama 2018) makes it conditional.
@@ -47,9 +47,12 @@ class Generator(nn.Module):
                                   nn.ReLU())
         chans = list(reversed(cfg.channels))
         layers = []
+        # nearest-neighbour upsampling + 3×3 convolution rather than transposed convolutions, whose uneven
+        # kernel overlap paints a checkerboard that a discriminator spots at once (Odena et al. 2016)
         for a, b in zip(chans[:-1], chans[1:]):
-            layers += [nn.ConvTranspose2d(a, b, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU()]
-        layers.append(nn.ConvTranspose2d(chans[-1], 1, 4, stride=2, padding=1))
+            layers += [nn.Upsample(scale_factor=2), nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b),
+                       nn.ReLU()]
+        layers += [nn.Upsample(scale_factor=2), nn.Conv2d(chans[-1], 1, 3, padding=1)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:

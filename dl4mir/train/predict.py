@@ -25,6 +25,10 @@ def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:
 def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, max_channels: int = 8) -> BatchResult:
     """``BatchResult`` whose ``ok`` maps each path to its top-k ``[(class, probability), …]`` (or value)."""
     model, meta = load_exported(Path(export_dir))
+    if meta.get("kind") == "generative":
+        from dl4mir.errors import ConfigError
+
+        raise ConfigError(f"{export_dir} holds a generative model ({meta['model']}); use `dl4mir generate`")
     spec = FeatureSpec.parse(meta["feature_spec"])
     result = BatchResult()
     for p in paths:
