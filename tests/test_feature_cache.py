@@ -99,3 +99,19 @@ def test_unequal_lengths_need_duration(tmp_path):
     sf.write(first, y[: len(y) // 2], sr)
     with pytest.raises(Dl4mirError, match="set duration_s"):
         load_table(get_dataset(f"vowels:{root}"), FeatureSpec.parse("mfcc:n_mfcc=4"))
+
+
+def test_parallel_extraction_equals_serial(quick_guitar_fx, tmp_path, monkeypatch):
+    import numpy as np
+
+    from dl4mir.features.cache import FeatureSpec, extract, load_table
+
+    spec = FeatureSpec.parse("spectrum_db:sr=8000,duration_s=0.25")
+    tables = []
+    for workers in (2, 1):
+        monkeypatch.setenv("DL4MIR_HOME", str(tmp_path / f"w{workers}"))
+        rep = extract(quick_guitar_fx, spec, workers=workers)
+        assert rep.computed == len(quick_guitar_fx.clips) and not rep.failures
+        assert set(rep.md5) == {c.clip_id for c in quick_guitar_fx.clips}
+        tables.append(load_table(quick_guitar_fx, spec, compute_missing=False))
+    assert tables[0].clip_ids == tables[1].clip_ids and np.array_equal(tables[0].X, tables[1].X)

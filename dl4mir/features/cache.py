@@ -189,15 +189,36 @@ def _clip_md5(clip) -> str:
     return md5_file(clip.path)  # the bytes on disk now, not the index's claim, decide what is cached
 
 
-def extract(dataset, spec: FeatureSpec, *, shard: tuple[int, int] = (0, 1), show_progress: bool | None = None
-            ) -> ExtractReport:
-    """Compute ``spec`` for every clip of ``dataset`` in this shard that is not cached yet."""
+def _extract_shard(args) -> ExtractReport:
+    dataset, spec, shard = args
+    return extract(dataset, spec, shard=shard, show_progress=False)
+
+
+def extract(dataset, spec: FeatureSpec, *, shard: tuple[int, int] = (0, 1), workers: int = 1,
+            show_progress: bool | None = None) -> ExtractReport:
+    """Compute ``spec`` for every clip of ``dataset`` in this shard that is not cached yet.
+
+    ``workers > 1`` splits the work into that many shards computed by parallel processes on this machine (the
+    same mechanism a cluster job array uses with ``shard``); their reports are merged.
+    """
     from dl4mir._progress import progress
     from dl4mir.errors import AudioError
 
     i, n = shard
     if not (n >= 1 and 0 <= i < n):
         raise ConfigError(f"shard must be i/n with 0 <= i < n, got {i}/{n}")
+    if workers > 1 and n == 1 and len(dataset.clips) >= 8 * workers:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(_extract_shard, [(dataset, spec, (k, workers)) for k in range(workers)]))
+        merged = ExtractReport()
+        for part in parts:
+            merged.computed += part.computed
+            merged.cached += part.cached
+            merged.failures += part.failures
+            merged.md5.update(part.md5)
+        return merged
     out_dir = cache_dir(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "spec.json").write_text(json.dumps({"spec": str(spec), "kwargs": spec.kwargs}, default=str))
@@ -252,7 +273,7 @@ def load_table(dataset, spec: FeatureSpec, *, compute_missing: bool = True,
     Clips whose features cannot be computed are listed in ``missing`` (and excluded), never silently dropped.
     """
     if compute_missing:
-        rep = extract(dataset, spec, show_progress=show_progress)
+        rep = extract(dataset, spec, workers=min(os.cpu_count() or 1, 8), show_progress=show_progress)
         failed, known = {cid for cid, _ in rep.failures}, rep.md5
     else:
         failed, known = set(), {}

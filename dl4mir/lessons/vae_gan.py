@@ -14,7 +14,7 @@ from dl4mir.lessons import _generative as G
 from dl4mir.report import plots
 
 EPOCHS = {"quick": {"cvae": 1, "gan": 1, "judge": 1},
-          "default": {"cvae": 2, "gan": 2, "judge": 1},
+          "default": {"cvae": 2, "gan": 1, "judge": 1},
           "full": {"cvae": 15, "gan": 20, "judge": 8}}
 # A dense conditional VAE (the course notebook's architecture plus a label) and a narrow DCGAN: sizes that train
 # within the default run's budget on 2 CPU cores.  `dl4mir train conv-vae | vae | gan --set ...` trains the others.
