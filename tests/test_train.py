@@ -163,3 +163,10 @@ def test_resume_refuses_a_checkpoint_of_a_different_run(tmp_path):
     other = build_model("cnn", n_classes=3, n_mels=16, channels=[4, 4], dropout=0.5)
     with pytest.raises(TrainingError, match="different run.*model_config"):
         fit(other, data, TrainConfig(epochs=4, batch_size=8, checkpoint_every=1, patience=99), tmp_path)
+
+
+def test_a_non_resumable_run_writes_logs_and_no_checkpoints(tmp_path):
+    summary = resume_worker.run(str(tmp_path), resumable=False)
+    assert not (tmp_path / "checkpoints").exists()
+    assert (tmp_path / "steps.csv").is_file() and (tmp_path / "export" / "model.safetensors").is_file()
+    assert summary["best_val"] is not None

@@ -2,7 +2,6 @@
 through the one loop, the PCA baseline, and listening."""
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 import torch
@@ -36,11 +35,10 @@ def train(ctx, name: str, data, *, epochs: int, tag: str | None = None, lr: floa
     if init_from is not None:
         model.load_state_dict(init_from.state_dict())
     out = ctx.out_dir / "models" / tag
-    cfg = TrainConfig(epochs=epochs, lr=lr, seed=ctx.seed, patience=99, progress=ctx.show_progress,
+    cfg = TrainConfig(epochs=epochs, lr=lr, seed=ctx.seed, patience=99, progress=ctx.show_progress, resumable=False,
                       max_steps=QUICK_STEPS if ctx.profile == "quick" else None,
                       **(GAN_TRAINING if name == "gan" else {}))
     summary = fit(model, data, cfg, out)
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the export is what a user keeps
     print(f"  {tag}: {summary['steps']} steps in {summary['seconds']:.0f} s", flush=True)
     return model.eval(), summary
 

@@ -3,7 +3,6 @@ effect is on this guitar note? — trained with the one training loop on the sam
 held-out guitar string; validation: another), compared side by side."""
 from __future__ import annotations
 
-import shutil
 
 import numpy as np
 
@@ -34,8 +33,8 @@ def run(ctx) -> dict:
         d = data[input_kind(name)]
         model = build_model(name, seed=ctx.seed, n_classes=len(d.classes), **d.input_shape())
         out = ctx.out_dir / "models" / name
-        summary = fit(model, d, TrainConfig(epochs=epochs, seed=ctx.seed, patience=99, progress=ctx.show_progress), out)
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)  # the export is what a user keeps
+        summary = fit(model, d, TrainConfig(epochs=epochs, seed=ctx.seed, patience=99, progress=ctx.show_progress,
+                                                      resumable=False), out)
         rows = d.rows("test")
         logits = predict(model, d, rows, device=pick_device("auto"))
         classes = np.array(d.classes)

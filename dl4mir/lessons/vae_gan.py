@@ -4,7 +4,6 @@ real clips (Fréchet distance on our own classifier's embeddings, not VGGish FAD
 new rather than copies of training clips?"""
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -154,9 +153,8 @@ def _judge(ctx, data, epochs: int):
     jdata = replace(data, task=task, X=_pool(data.X), y=y, classes=types)
     judge = build_model("cnn", seed=ctx.seed, n_classes=len(types))
     out = ctx.out_dir / "models" / "judge"
-    fit(judge, jdata, TrainConfig(epochs=epochs, seed=ctx.seed, patience=99, progress=ctx.show_progress,
+    fit(judge, jdata, TrainConfig(epochs=epochs, seed=ctx.seed, patience=99, progress=ctx.show_progress, resumable=False,
                                   max_steps=G.QUICK_STEPS if ctx.profile == "quick" else None), out)
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)
     acc = evaluate(judge, jdata, "test", device=pick_device("auto"))["accuracy"]
     return judge.eval(), acc, types
 

@@ -58,6 +58,7 @@ class TrainConfig:
     deterministic: bool = True
     checkpoint_every: int = 0  # steps between checkpoints; 0 = at the end of every epoch
     max_steps: int | None = None  # stop after this many optimizer steps (smoke tests, benchmarks)
+    resumable: bool = True  # False: no checkpoints on disk (the best weights stay in memory), e.g. inside a lesson
     augment: bool = False
     progress: bool | None = None
 
@@ -185,15 +186,23 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
         ckpt.set_rng_state(saved["rng"])
         print(f"resuming {out_dir} at step {state['step']} (epoch {state['epoch']})", flush=True)
 
+    best_in_memory = {}
+
     def save_best() -> None:  # weights only: this file is read once, to load the best model at the end
-        if rank == 0:
+        if not cfg.resumable:
+            best_in_memory["model"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif rank == 0:
             ckpt.save_atomic({"model": model.state_dict()}, ck_dir / "best.pt")
 
     def save(name: str) -> None:
         if rank == 0:
-            ckpt.save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                              "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "state": state,
-                              "rng": ckpt.rng_state(), "config": asdict(cfg), "signature": signature}, ck_dir / name)
+            if cfg.resumable:
+                ckpt.save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                  "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "state": state,
+                                  "rng": ckpt.rng_state(), "config": asdict(cfg), "signature": signature},
+                                 ck_dir / name)
+            else:
+                out_dir.mkdir(parents=True, exist_ok=True)
             _write_csv(out_dir / "steps.csv", state["step_log"])  # logs always agree with the checkpoint
             _write_csv(out_dir / "epochs.csv", state["epoch_log"])
 
@@ -281,7 +290,9 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
 
     # 6. test with the best weights, export
     best = ck_dir / "best.pt"
-    if best.is_file():
+    if best_in_memory:
+        model.load_state_dict(best_in_memory["model"])
+    elif best.is_file():
         model.load_state_dict(ckpt.load(best)["model"])
     test = evaluate(model, data, "test", device=device) if len(data.rows("test")) else None
     summary = {"steps": state["step"], "epochs": state["epoch"], "stopped_early": state["stopped_early"],
