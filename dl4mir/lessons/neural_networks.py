@@ -12,7 +12,7 @@ from dl4mir.report import plots
 # epochs per model and profile: enough to converge on the embedded data within the run's time budget
 EPOCHS = {
     "quick": {"mlp": 4, "cnn": 2, "waveform-cnn": 1, "crnn": 1, "transformer": 2},
-    "default": {"mlp": 6, "cnn": 3, "waveform-cnn": 2, "crnn": 2, "transformer": 4},
+    "default": {"mlp": 4, "cnn": 3, "waveform-cnn": 1, "crnn": 2, "transformer": 3},
     "full": {"mlp": 20, "cnn": 15, "waveform-cnn": 15, "crnn": 15, "transformer": 20},
 }
 
