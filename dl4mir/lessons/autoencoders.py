@@ -7,6 +7,7 @@ string held out of training), measured as log-spectral distance (LSD, dB).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from dl4mir.lessons import _generative as G
 from dl4mir.report import plots
@@ -54,7 +55,7 @@ def run(ctx) -> dict:
     listen = np.linspace(0, len(te) - 1, N_LISTEN.get(ctx.profile, 16)).astype(int)
     y_orig = G.originals(ctx, data, te[listen])
     gl_orig = SPEC.to_audio(SPEC.from_audio(y_orig), n_iter=64).numpy()
-    mag = lambda y: SPEC.stft(__import__("torch").as_tensor(y)).abs().numpy()  # noqa: E731
+    mag = lambda y: SPEC.stft(torch.as_tensor(y)).abs().numpy()  # noqa: E731
     round_trip = {"griffin_lim_spectral_convergence": float(spectral_convergence(mag(y_orig), mag(gl_orig)).mean()),
                   "griffin_lim_mrstft": multi_resolution_stft_distance(y_orig, gl_orig, sr=SPEC.sr)}
     rendered = {n: G.audio(recon[n][listen], data) for n in names}
@@ -77,7 +78,6 @@ def run(ctx) -> dict:
     dae, _ = G.train(ctx, "denoising-ae", data, epochs=budget["denoising-ae"], latent_dim=16, arch=ARCH,
                      init_from=models[16])
     from dl4mir.models.autoencoder import corrupt
-    import torch
 
     torch.manual_seed(ctx.seed)
     noisy = corrupt(torch.from_numpy(X_te), dae.cfg.noise_std).numpy()
