@@ -25,29 +25,13 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def train_throughput(name, cfg, data, device, steps=8, batch=32) -> float:
+def train_throughput(name, cfg, data, device) -> float:
+    from bench_train import throughput  # this folder is on sys.path when the script runs
+
     from dl4mir.models import build_model
 
-    model = build_model(name, n_classes=len(data.classes), **data.input_shape(), **cfg).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
-    rows = data.rows("train")
-
-    def step(i):
-        x, y = data.batch(rows[(i * batch) % len(rows):][:batch])
-        loss = model(x.to(device), y.to(device))["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    model.train()
-    for i in range(3):
-        step(i)
-    _sync(device)
-    t0 = time.perf_counter()
-    for i in range(steps):
-        step(i)
-    _sync(device)
-    return steps * batch / (time.perf_counter() - t0)
+    model = build_model(name, n_classes=len(data.classes), **data.input_shape(), **cfg)
+    return throughput(model, data, device, lambda m, x, y: m(x, y)["loss"], steps=8, fused=True)
 
 
 def generation(data, device, n=64) -> dict:
