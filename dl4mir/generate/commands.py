@@ -44,11 +44,13 @@ def _condition(meta: dict, model, name: str | None, *, required: bool):
     return meta["classes"].index(name)
 
 
-def _write(out_dir: Path, stem: str, X_std, meta: dict, *, n_iter: int, seed: int) -> list[Path]:
+def _write(out_dir: Path, stem: str, X_std, meta: dict, *, n_iter: int, seed: int) -> tuple[list[Path], np.ndarray]:
+    """Render standardized spectrograms to ``<stem>_NN.wav``; returns the paths and the (peak-safe) audio."""
     from dl4mir.data.synth._writer import safe_peak
 
-    audio = SPEC.to_audio(torch.from_numpy(latent.to_raw(X_std, meta["norm"])), n_iter=n_iter, seed=seed).numpy()
-    return [save(out_dir / f"{stem}_{i:02d}.wav", safe_peak(y), sr=SPEC.sr) for i, y in enumerate(audio)]
+    raw = SPEC.to_audio(torch.from_numpy(latent.to_raw(X_std, meta["norm"])), n_iter=n_iter, seed=seed).numpy()
+    audio = np.stack([safe_peak(y) for y in raw])
+    return [save(out_dir / f"{stem}_{i:02d}.wav", y, sr=SPEC.sr) for i, y in enumerate(audio)], audio
 
 
 def _figure(path: Path, X_std, titles, meta: dict) -> Path:
@@ -83,7 +85,7 @@ def sample(export_dir, out_dir, *, n: int = 4, condition: str | None = None, see
     c = _condition(meta, model, condition, required=True)
     X = latent.sample_prior(model, n, c, seed=seed)
     out_dir = Path(out_dir)
-    files = _write(out_dir, "sample", X, meta, n_iter=n_iter, seed=seed)
+    files, _ = _write(out_dir, "sample", X, meta, n_iter=n_iter, seed=seed)
     fig = _figure(out_dir / "samples.png", X, [f"sample {i}" for i in range(n)], meta)
     return {"files": files, "figure": fig}
 
@@ -101,8 +103,8 @@ def interpolate(export_dir, path_a, path_b, out_dir, *, steps: int = 8, conditio
     X = latent.from_raw(logmag, meta["norm"])
     _, path = latent.interpolate(model, X[0], X[1], steps=steps, cond=c, method=method)
     out_dir = Path(out_dir)
-    files = _write(out_dir, "step", path, meta, n_iter=n_iter, seed=0)
-    whole = np.concatenate([load(f)[0] for f in files])
+    files, audio = _write(out_dir, "step", path, meta, n_iter=n_iter, seed=0)
+    whole = np.concatenate(list(audio))
     files.append(save(out_dir / "interpolation.wav", whole, sr=SPEC.sr))
     fig = _figure(out_dir / "interpolation.png", path, [f"t = {t:.2f}" for t in np.linspace(0, 1, steps)], meta)
     return {"files": files, "figure": fig}
@@ -135,7 +137,7 @@ def transfer(export_dir, paths, out_dir, *, source: str, target: str, alpha: flo
                                              source=source, target=target)
             moved = latent.apply_attribute(model, X, vector, alpha=alpha)
         out_dir = Path(out_dir)
-        result.ok = {n: f for n, f in zip(names, _write(out_dir, "transfer", moved, meta, n_iter=n_iter, seed=0))}
+        result.ok = dict(zip(names, _write(out_dir, "transfer", moved, meta, n_iter=n_iter, seed=0)[0]))
         _figure(out_dir / "transfer.png", np.concatenate([X[:4], moved[:4]]),
                 [f"in: {Path(n).name}" for n in names[:4]] + [f"→ {target}" for n in names[:4]], meta)
     return {"result": result}

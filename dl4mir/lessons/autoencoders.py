@@ -56,11 +56,12 @@ def run(ctx) -> dict:
     y_orig = G.originals(ctx, data, te[listen])
     gl_orig = SPEC.to_audio(SPEC.from_audio(y_orig), n_iter=64).numpy()
     mag = lambda y: SPEC.stft(torch.as_tensor(y)).abs().numpy()  # noqa: E731
-    round_trip = {"griffin_lim_spectral_convergence": float(spectral_convergence(mag(y_orig), mag(gl_orig)).mean()),
+    mag_orig = mag(y_orig)
+    round_trip = {"griffin_lim_spectral_convergence": float(spectral_convergence(mag_orig, mag(gl_orig)).mean()),
                   "griffin_lim_mrstft": multi_resolution_stft_distance(y_orig, gl_orig, sr=SPEC.sr)}
     rendered = {n: G.audio(recon[n][listen], data) for n in names}
     waveform_metrics = {n: {"mrstft": multi_resolution_stft_distance(y_orig, y, sr=SPEC.sr),
-                            "spectral_convergence": float(spectral_convergence(mag(y_orig), mag(y)).mean())}
+                            "spectral_convergence": float(spectral_convergence(mag_orig, mag(y)).mean())}
                         for n, y in rendered.items()}
     k = 0
     label = data.labels["effect"][te[listen[k]]]

@@ -96,18 +96,21 @@ class TaskData:
                 "classes": self.classes, "feature_spec": str(self.feature_spec), "norm": self.norm}
 
 
+def _band_stats(norm: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-band ``(mean, std)`` as ``(bands, 1)`` columns, from the training statistics in ``norm``."""
+    return torch.tensor(norm["mean"])[:, None], torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
+
+
 def standardize_bands(x: torch.Tensor, norm: dict) -> torch.Tensor:
     """Per-mel-band standardization ``(x − mean) / std`` of ``(..., n_mels, frames)`` with the training statistics
     stored in ``norm``; training and ``predict`` both call this, so they cannot drift apart."""
-    mean = torch.tensor(norm["mean"])[:, None]
-    std = torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
+    mean, std = _band_stats(norm)
     return (x - mean) / std
 
 
 def unstandardize_bands(x: torch.Tensor, norm: dict) -> torch.Tensor:
     """The inverse of :func:`standardize_bands`."""
-    mean = torch.tensor(norm["mean"])[:, None]
-    std = torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
+    mean, std = _band_stats(norm)
     return x * std + mean
 
 
