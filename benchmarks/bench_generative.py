@@ -36,7 +36,7 @@ def train_throughput(name, cfg, data, device) -> float:
 
 def generation(data, device, n=64) -> dict:
     from dl4mir.generate import latent
-    from dl4mir.generate.spectrogram import SPEC
+    from dl4mir.features.logmag import SPEC
     from dl4mir.models import build_model
 
     cvae = build_model("cvae", arch="dense", n_classes=len(data.classes), **data.input_shape()).to(device).eval()
@@ -62,7 +62,8 @@ def generation(data, device, n=64) -> dict:
 
 def main() -> None:
     from dl4mir.generate import latent
-    from dl4mir.generate.spectrogram import SPEC, spectral_convergence
+    from dl4mir.features.logmag import SPEC
+    from dl4mir.metrics import spectral_convergence
     from dl4mir.train.data import prepare
 
     data = prepare("effect", input_kind="logmag", profile="default")

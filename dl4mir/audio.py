@@ -22,7 +22,7 @@ from typing import Iterable
 
 import numpy as np
 
-from dl4mir.errors import AudioError
+from dl4mir.errors import AudioError, ParameterError
 
 __all__ = [
     "AudioInfo",
@@ -250,12 +250,12 @@ def fit_to_length(
     """
     if length is None:
         if duration_s is None or sr is None:
-            raise ValueError("fit_to_length needs length=, or duration_s= and sr=")
+            raise ParameterError("fit_to_length needs length=, or duration_s= and sr=")
         length = int(round(duration_s * sr))
     if length <= 0:
-        raise ValueError(f"length must be positive, got {length}")
+        raise ParameterError(f"length must be positive, got {length}")
     if align not in ("start", "center"):
-        raise ValueError(f"align must be 'start' or 'center', got {align!r}")
+        raise ParameterError(f"align must be 'start' or 'center', got {align!r}")
     y = np.asarray(y)
     n = y.shape[-1]
     if n == length:
@@ -286,7 +286,16 @@ def standardize(y: np.ndarray, *, method: str = "zero_mean_peak", eps: float = 1
     if method == "zscore":
         y = y - y.mean(axis=-1, keepdims=True)
         return y / np.maximum(y.std(axis=-1, keepdims=True), eps)
-    raise ValueError(f"unknown standardize method {method!r}; use 'zero_mean_peak', 'peak' or 'zscore'")
+    raise ParameterError(f"unknown standardize method {method!r}; use 'zero_mean_peak', 'peak' or 'zscore'")
+
+
+PEAK_CEILING = 0.99  # below full scale, so a hot effect output never clips in PCM
+
+
+def safe_peak(y: np.ndarray) -> np.ndarray:
+    """Scale down (never up) so the peak stays below full scale: a hot effect output must not clip in PCM."""
+    peak = float(np.abs(y).max())
+    return y * (PEAK_CEILING / peak) if peak > PEAK_CEILING else y
 
 
 def save(path: str | os.PathLike, y: np.ndarray, *, sr: int, subtype: str = "PCM_16") -> Path:

@@ -22,6 +22,11 @@ examples:
 """
 
 
+# TrainConfig's defaults, repeated for --help (importing torch would make `dl4mir --help` slow; a test checks that
+# these equal the dataclass's)
+TRAIN_DEFAULTS = {"epochs": 15, "batch_size": 32, "lr": 3e-3, "checkpoint_every": 0, "device": "auto", "seed": 0}
+
+
 def _add_dataset_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help="a dataset name or NAME:PATH (see `dl4mir data --help`)")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
@@ -38,12 +43,16 @@ def _parser() -> argparse.ArgumentParser:
                     "and report, from one command.",
     )
     parser.add_argument("--version", action="version", version=f"dl4mir {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of errors (default: one line)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the course end to end on the embedded default and write a report",
-                         description="Make (or read) the datasets, check them, split them, and write everything "
-                                     "into runs/<run-id>/. Later lessons are added to this job as they land.")
-    run.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+                         description="Make (or read) the datasets, check them, split them, run every lesson and "
+                                     "write everything into runs/<run-id>/ with report.html. Exit status 1 if "
+                                     "any step failed (the others still run).")
+    run.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                     help="quick: a smoke test in minutes; default: the course; full: the real dataset's size "
+                          "(default: %(default)s)")
     run.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH (default: %(default)s)")
     run.add_argument("--out", default="runs", help="folder for runs (default: %(default)s)")
     run.add_argument("--run-id", default=None, help="name of this run (default: <profile>-<timestamp>)")
@@ -56,11 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir", help="a folder `dl4mir run` wrote (runs/<run-id>)")
     rep.set_defaults(func=cmd_report)
 
-    tr = sub.add_parser("train", help="train a neural network on a task (resumes if the output folder has a checkpoint)",
+    tr = sub.add_parser("train", help="train a neural network on a task (resumes the same run, refuses another)",
                         description="Trains MODEL on TASK with the one training loop: leakage-free split (EGFxSet: "
                                     "test on string 5, validate on another held-out string), checkpoints every "
-                                    "epoch, early stopping, export to OUT/export. Multi-GPU: torchrun "
-                                    "--nproc_per_node=N -m dl4mir train ...",
+                                    "epoch, early stopping, export to OUT/export. Settings: defaults < --config "
+                                    "< --set < flags. Training into a folder that holds a run resumes it only if "
+                                    "every setting that defines the run is the same; otherwise it stops and names "
+                                    "what differs (--fresh starts over, --out trains elsewhere). Multi-GPU: "
+                                    "torchrun --nproc_per_node=N -m dl4mir train ...",
                         epilog="classifiers: mlp, cnn, waveform-cnn, crnn, transformer\n"
                                "generative (log-magnitude spectrograms; the task's label is the condition): ae, "
                                "conv-ae, denoising-ae, vae, conv-vae, cvae, gan\n"
@@ -70,22 +82,32 @@ def _parser() -> argparse.ArgumentParser:
                                "          dl4mir train conv-vae --set latent_dim=8 --set beta=0.5\n"
                                "          dl4mir train gan --config gan.toml   ([model] and [train] tables)",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    tr.add_argument("model")
-    tr.add_argument("--task", default="effect")
+    tr.add_argument("model", help="model name (see the list below)")
+    tr.add_argument("--task", default="effect", help="what to learn (see the list below; default: %(default)s)")
     tr.add_argument("--data", default=None, help="dataset (default: the task's synthetic one), e.g. egfxset:PATH")
-    tr.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    tr.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                    help="size of a synthetic dataset (default: %(default)s)")
     tr.add_argument("--out", default=None, help="output folder (default: runs/train/<model>-<task>)")
-    tr.add_argument("--epochs", type=int, default=15)
-    tr.add_argument("--batch-size", type=int, default=32)
-    tr.add_argument("--lr", type=float, default=3e-3)
-    tr.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke tests)")
-    tr.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (0: every epoch)")
-    tr.add_argument("--augment", action="store_true", help="on-the-fly augmentation")
-    tr.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 …")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--config", default=None, help="TOML file with [model] and [train] tables")
+    # Training flags default to None so that a flag the user typed can be told from one left out: the order of
+    # precedence is TrainConfig's defaults < --config < --set < these flags.
+    d = TRAIN_DEFAULTS
+    tr.add_argument("--epochs", type=int, default=None, help=f"passes over the training set (default: {d['epochs']})")
+    tr.add_argument("--batch-size", type=int, default=None, help=f"clips per step (default: {d['batch_size']})")
+    tr.add_argument("--lr", type=float, default=None, help=f"peak learning rate of AdamW (default: {d['lr']})")
+    tr.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (default: no limit)")
+    tr.add_argument("--checkpoint-every", type=int, default=None,
+                    help=f"steps between checkpoints, 0 = every epoch (default: {d['checkpoint_every']})")
+    tr.add_argument("--augment", action="store_true", default=None, help="on-the-fly augmentation (default: off)")
+    tr.add_argument("--device", default=None, help=f"auto, cpu, cuda, cuda:1 … (default: {d['device']})")
+    tr.add_argument("--seed", type=int, default=None, help=f"seed of weights, batches and augmentation (default: {d['seed']})")
+    tr.add_argument("--config", default=None, help="TOML file with [model] and [train] tables (default: none)")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a model or training setting (repeatable), e.g. latent_dim=8")
+                    help="override a model or training setting (repeatable), e.g. latent_dim=8 (default: none)")
+    again = tr.add_mutually_exclusive_group()
+    again.add_argument("--fresh", action="store_true",
+                       help="delete what an earlier run left in the output folder and start over")
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run in the output folder (an error if there is nothing to continue)")
     tr.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", help="test metrics of a trained model (from its output folder)")
@@ -293,10 +315,10 @@ def _csv(text):
 def cmd_run(args) -> int:
     from dl4mir.run import run_course
 
-    report = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id,
-                        only=_csv(args.only), skip=_csv(args.skip), force=args.force)
+    report, failed = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id,
+                                only=_csv(args.only), skip=_csv(args.skip), force=args.force)
     print(f"report: {report}")
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_report(args) -> int:
@@ -306,39 +328,20 @@ def cmd_report(args) -> int:
     return 0
 
 
+TRAIN_FLAGS = ("epochs", "batch_size", "lr", "max_steps", "checkpoint_every", "augment", "device", "seed")
+
+
 def cmd_train(args) -> int:
-    import json
-    from pathlib import Path
+    from dl4mir.train import train_model
 
-    from dl4mir.models import build_model, input_kind
-    from dl4mir.train.data import prepare
-    from dl4mir.train.loop import TrainConfig, fit
-
-    from dl4mir.config import training_config
-
-    out = Path(args.out or Path("runs") / "train" / f"{args.model}-{args.task}")
-    model_cfg, train_cfg = training_config(args.model, path=args.config, overrides=args.set)
-    kind = input_kind(args.model)
-    data = prepare(args.task, input_kind=kind, data=args.data, profile=args.profile)
-    print(f"{args.task}: {len(data.rows('train'))} train / {len(data.rows('val'))} val / {len(data.rows('test'))} "
-          f"test clips; input {tuple(data.X.shape[1:])}")
-    balance = data.class_balance()
-    if balance:
-        counts = balance["train"].values()
-        print(f"class balance (train): {min(counts)}–{max(counts)} clips per class over {len(balance['train'])} classes")
-    n_out = len(data.classes) if data.classes else 1
-    model = build_model(args.model, seed=args.seed, **{"n_classes": n_out, **data.input_shape(), **model_cfg})
-    cfg = TrainConfig(**{"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                         "max_steps": args.max_steps, "checkpoint_every": args.checkpoint_every,
-                         "augment": args.augment, "device": args.device, "seed": args.seed, **train_cfg})
-    summary = fit(model, data, cfg, out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "train_args.json").write_text(json.dumps(vars(args), default=str, indent=1))
-    (out / "summary.json").write_text(json.dumps(summary, default=str, indent=1))
-    test = summary["test"]
+    explicit = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
+    result = train_model(args.model, args.task, data=args.data, profile=args.profile, out=args.out,
+                         config=args.config, overrides=args.set, train=explicit,
+                         resume="fresh" if args.fresh else "resume" if args.resume else "auto")
+    test = result.summary["test"]
     if test:
         print("test " + _metrics_line(test))
-    print(f"exported: {(out / 'export').resolve()}")
+    print(f"exported: {result.folder.export_dir.resolve()}")
     return 0
 
 
@@ -347,7 +350,7 @@ def _metrics_line(rep: dict) -> str:
         return (f"accuracy {rep['accuracy']:.4f}, balanced {rep['balanced_accuracy']:.4f}, macro F1 "
                 f"{rep['macro']['f1']:.4f}, ECE {rep['ece']:.4f} (n={rep['n']})")
     if "mse" in rep:
-        return f"MSE {rep['mse']:.4f}, MAE {rep['mae']:.4f} (n={rep['n']})"
+        return f"MSE {rep['mse']:.4f}, MAE {rep['mae']:.4f}, R² {rep['r2']:.4f} (n={rep['n']})"
     return ", ".join(f"{k} {v:.4f}" for k, v in rep.items() if k != "n") + f" (n={rep['n']})"
 
 
@@ -378,27 +381,20 @@ def cmd_generate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    import json
-    from pathlib import Path
-
-    from dl4mir.errors import Dl4mirError
-    from dl4mir.train.checkpoint import load_exported
+    from dl4mir.train import RunFolder, evaluate
     from dl4mir.train.data import prepare
-    from dl4mir.train.loop import evaluate, pick_device
+    from dl4mir.train.loop import pick_device
 
-    run = Path(args.run_dir)
-    try:
-        targs = json.loads((run / "train_args.json").read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise Dl4mirError(f"{run}: not a `dl4mir train` output folder ({exc})") from None
-    model, meta = load_exported(run / "export")
-    data = prepare(targs["task"], input_kind=model.input_kind, data=targs["data"], profile=targs["profile"])
+    folder = RunFolder.open(args.run_dir)
+    settings = folder.settings()
+    model, meta = folder.load_model()
+    data = prepare(settings["task"], input_kind=model.input_kind, data=settings["data"], profile=settings["profile"])
     rep = evaluate(model, data, "test", device=pick_device("auto"))
-    (run / "test_metrics.json").write_text(json.dumps(rep, indent=1, default=str))
+    path = folder.write_test_metrics(rep)
     print("test " + _metrics_line(rep))
     for cls, r in rep.get("per_class", {}).items():
         print(f"  {cls:16s} precision {r['precision']:.3f} recall {r['recall']:.3f} f1 {r['f1']:.3f}")
-    print(f"written: {run / 'test_metrics.json'}")
+    print(f"written: {path}")
     return 0
 
 
@@ -437,9 +433,9 @@ def cmd_lessons_run(args) -> int:
 
 
 def cmd_features_list(args) -> int:
-    from dl4mir.features.cache import _DEFAULTS
+    from dl4mir.features.cache import FEATURE_DEFAULTS
 
-    for name, params in _DEFAULTS.items():
+    for name, params in FEATURE_DEFAULTS.items():
         shown = ", ".join(f"{k}={v}" for k, v in params.items())
         print(f"{name:12s} {shown}  (+ sr, duration_s, offset_s)")
     return 0
@@ -477,6 +473,9 @@ def cmd_features_table(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command.  A user's mistake (a ``Dl4mirError``: bad file, option, config, dataset) is one line on
+    stderr and exit status 2; anything else is a bug in dl4mir and keeps its traceback.  ``--debug`` shows the
+    traceback of user errors too."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -487,6 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except Dl4mirError as exc:
+        if args.debug:
+            raise
         print(f"dl4mir: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

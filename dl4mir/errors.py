@@ -35,3 +35,18 @@ class DatasetError(Dl4mirError):
 
 class ConfigError(Dl4mirError):
     """A configuration file or option is malformed."""
+
+
+class ParameterError(Dl4mirError, ValueError):
+    """A function was called with an argument it cannot use (a bad value, a wrong shape, a missing argument).
+
+    It is also a ``ValueError``, so code written against NumPy's or librosa's conventions keeps catching it.
+    """
+
+
+class TrainingError(Dl4mirError):
+    """Training cannot start or go on (a non-finite loss, an output folder holding a different run)."""
+
+
+class CheckpointError(Dl4mirError):
+    """A checkpoint or an exported model is missing, unreadable or malformed."""

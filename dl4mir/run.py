@@ -16,15 +16,24 @@ import time
 import traceback
 from pathlib import Path
 
+import torch
+
+from dl4mir import __version__
+from dl4mir.data import get_dataset
+from dl4mir.data.splits import default_split
+from dl4mir.errors import ConfigError, DatasetError
+from dl4mir.lessons import LESSONS, LessonContext, run_lesson
+from dl4mir.report.html import write_report
+
+DATA_HEADLINE = {"n_clips": "clips", "validation_ok": "every file matches the index", "split": "split",
+                 "n_test_clips": "test clips", "test_groups": "test groups"}
+
 
 def _data_step(spec: str, profile: str, out: Path) -> dict:
-    from dl4mir.data import get_dataset
-    from dl4mir.data.splits import default_split
-
     ds = get_dataset(spec, profile=profile)
     report = ds.validate()
     if not report.ok:
-        raise RuntimeError("validation failed:\n" + "\n".join(report.lines()))
+        raise DatasetError(f"{ds.name}: validation failed:\n" + "\n".join(report.lines()))
     plan = default_split(ds)
     plan.save(out / "split.json")
     info = ds.info()
@@ -41,9 +50,10 @@ def _data_step(spec: str, profile: str, out: Path) -> dict:
     record = {
         "title": f"Data: {ds.name} ({info['layout']} layout)",
         "question": "What is in the dataset, is every file intact, and how is it split without leakage?",
-        "headline": {"clips": info["n_clips"], "validation": "OK" if report.ok else "FAILED",
-                     "split": f"{plan.strategy} on {plan.group_key}", "test clips": len(plan.test),
-                     "test groups": plan.test_groups},
+        "headline": {"n_clips": info["n_clips"], "validation_ok": report.ok,
+                     "split": f"{plan.strategy} on {plan.group_key}", "n_test_clips": len(plan.test),
+                     "test_groups": plan.test_groups},
+        "headline_labels": DATA_HEADLINE,
         "metrics": {"dataset": info, "validation": report.to_dict(),
                     "folds": [{k: len(v) for k, v in f.items()} for f in plan.folds]},
         "figures": [], "audio": audio,
@@ -53,14 +63,10 @@ def _data_step(spec: str, profile: str, out: Path) -> dict:
 
 
 def _lesson_step(name: str, profile: str, data: str, out: Path) -> dict:
-    from dl4mir.lessons import LessonContext, run_lesson
-
     return run_lesson(name, LessonContext(out_dir=out, profile=profile, guitar=data))
 
 
 def plan_steps(data: str) -> dict[str, tuple]:
-    from dl4mir.lessons import LESSONS
-
     steps = {"data-guitar": ("data", data), "data-instruments": ("data", "instruments"), "data-vowels": ("data", "vowels")}
     steps.update({lesson.name: ("lesson", lesson.name) for lesson in LESSONS})
     return steps
@@ -96,8 +102,6 @@ def _peak_rss_mb() -> float:
 
 
 def _gpu() -> str:
-    import torch
-
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
 
 
@@ -125,16 +129,14 @@ def _cached(previous: dict, name: str, metrics: Path) -> dict:
     """A step an earlier invocation finished: its record, and the time and memory it took then."""
     old = previous.get(name, {})
     return {"status": "ok (cached)", "seconds": old.get("seconds", 0.0), "peak_rss_mb": old.get("peak_rss_mb"),
+            "disk_mb": _folder_mb(metrics.parent),
             "record": json.loads(metrics.read_text())}
 
 
 def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | os.PathLike = "runs",
                run_id: str | None = None, only: list[str] | None = None, skip: list[str] | None = None,
                force: bool = False) -> Path:
-    """Run the steps and write ``report.html``; returns its path."""
-    from dl4mir import __version__
-    from dl4mir.errors import ConfigError
-
+    """Run the steps and write ``report.html``; returns ``(report path, names of failed steps)``."""
     steps = plan_steps(data)
     unknown = sorted((set(only or []) | set(skip or [])) - set(steps))
     if unknown:
@@ -169,6 +171,7 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
             (step_dir / "error.txt").write_text(results[name]["traceback"])
         results[name]["seconds"] = time.perf_counter() - t0
         results[name]["peak_rss_mb"] = _peak_rss_mb()
+        results[name]["disk_mb"] = _folder_mb(step_dir)
         print(f"[{name}] {results[name]['status']} in {results[name]['seconds']:.1f} s", flush=True)
     # steps finished by earlier invocations of this run (e.g. before an --only) stay in the summary and the report
     for name in steps:
@@ -183,12 +186,11 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
                   "started": started, "python": platform.python_version(), "platform": platform.platform(),
                   "cpus": os.cpu_count(), "gpu": _gpu(), "versions": _versions(),
                   "step_seconds": {k: round(v["seconds"], 2) for k, v in results.items()},
-                  "peak_rss_mb_after_step": {k: round(v.get("peak_rss_mb", 0), 1) for k, v in results.items()}}
+                  "peak_rss_mb_after_step": {k: round(v.get("peak_rss_mb", 0), 1) for k, v in results.items()},
+                  "disk_mb_per_step": {k: round(v.get("disk_mb", 0.0), 2) for k, v in results.items()}}
     summary = {"steps": {k: {kk: vv for kk, vv in v.items() if kk != "record"} for k, v in results.items()},
                "provenance": provenance}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    from dl4mir.report.html import write_report
-
     report = write_report(run_dir, results, provenance)
     failed = [k for k, v in results.items() if v["status"] == "failed"]
     width = max(len(k) for k in results) if results else 10
@@ -198,4 +200,18 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     print(f"{len(results) - len(failed)} step(s) ok, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
     for k in failed:
         print(f"  {k}: {results[k]['error']}")
-    return report
+    sizes = {k: v.get("disk_mb", 0.0) for k, v in results.items()}
+    largest = sorted(((mb, path) for path, mb in _largest_files(run_dir)), reverse=True)[:5]
+    print(f"run folder: {_folder_mb(run_dir):.1f} MB ({', '.join(f'{k} {mb:.1f}' for k, mb in sizes.items() if mb >= 0.5)}"
+          f"); largest files: {', '.join(f'{p} {mb:.1f} MB' for mb, p in largest)}")
+    return report, failed
+
+
+def _folder_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def _largest_files(run_dir: Path):
+    for f in run_dir.rglob("*"):
+        if f.is_file():
+            yield str(f.relative_to(run_dir)), f.stat().st_size / 1e6

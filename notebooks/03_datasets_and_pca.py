@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-from dl4mir.classic import PCA, silhouette
+from dl4mir.classic import PCA
+from dl4mir.metrics import silhouette
 from dl4mir.data import get_dataset
 from dl4mir.data.splits import default_split
 from dl4mir.features.cache import FeatureSpec, load_table

@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-from dl4mir.classic import LogisticRegression, auc, classification_report, roc_curve
+from dl4mir.classic import LogisticRegression
+from dl4mir.metrics import auc, classification_report, roc_curve
 from dl4mir.data import get_dataset
 from dl4mir.features.cache import FeatureSpec, load_table, stats_feature_names
 

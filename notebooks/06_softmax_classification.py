@@ -9,7 +9,8 @@ import os
 
 import numpy as np
 
-from dl4mir.classic import SoftmaxRegression, classification_report
+from dl4mir.classic import SoftmaxRegression
+from dl4mir.metrics import classification_report
 from dl4mir.data import get_dataset
 from dl4mir.data.splits import default_split
 from dl4mir.features.cache import FeatureSpec, load_table

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 
 from dl4mir.classic import PCA
-from dl4mir.evaluate import log_spectral_distance
+from dl4mir.metrics import log_spectral_distance
 from dl4mir.generate import latent
-from dl4mir.generate.spectrogram import SPEC
+from dl4mir.features.logmag import SPEC
 from dl4mir.models import build_model
 from dl4mir.train.data import prepare
 from dl4mir.train.loop import TrainConfig, fit

@@ -12,9 +12,9 @@ import tempfile
 import numpy as np
 import torch
 
-from dl4mir.evaluate import active_units, diversity, kl_per_dimension
+from dl4mir.metrics import active_units, diversity, kl_per_dimension
 from dl4mir.generate import latent
-from dl4mir.generate.spectrogram import SPEC
+from dl4mir.features.logmag import SPEC
 from dl4mir.models import build_model
 from dl4mir.train.data import prepare
 from dl4mir.train.loop import TrainConfig, fit

@@ -44,7 +44,7 @@ def quick_run(tmp_path_factory, _dl4mir_home):
     from dl4mir.run import run_course
 
     out = tmp_path_factory.mktemp("runs")
-    return run_course(profile="quick", out=out, run_id="q").parent
+    return run_course(profile="quick", out=out, run_id="q")[0].parent
 
 
 def requires_shared():

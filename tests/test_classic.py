@@ -8,8 +8,8 @@ from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
-from dl4mir.classic import (PCA, LinearRegression, LogisticRegression, SoftmaxRegression, auc,
-                            classification_report, confusion_matrix, cross_validate, roc_curve, softmax)
+from dl4mir.classic import PCA, LinearRegression, LogisticRegression, SoftmaxRegression, cross_validate, softmax
+from dl4mir.metrics import auc, classification_report, confusion_matrix, roc_curve
 from dl4mir.errors import Dl4mirError
 
 

@@ -11,7 +11,8 @@ import torch
 from dl4mir import evaluate as E
 from dl4mir.errors import ConfigError
 from dl4mir.generate import latent
-from dl4mir.generate.spectrogram import SPEC, griffin_lim, spectral_convergence
+from dl4mir.features.logmag import SPEC, griffin_lim
+from dl4mir.metrics import spectral_convergence
 from dl4mir.models import GENERATIVE, build_model
 
 SR = SPEC.sr

@@ -7,19 +7,12 @@ from typing import Callable
 
 import numpy as np
 
-from dl4mir.classic.metrics import classification_report
+from dl4mir.metrics import classification_report, regression_report
 
 
 def _rows(ids, wanted):
     index = {c: i for i, c in enumerate(ids)}
     return np.array([index[c] for c in wanted if c in index], dtype=int)
-
-
-def _regression_report(y_true, y_pred) -> dict:
-    err = np.asarray(y_pred, float) - np.asarray(y_true, float)
-    ss_tot = np.sum((y_true - np.mean(y_true)) ** 2)
-    return {"n": len(err), "mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err))),
-            "r2": float(1 - np.sum(err ** 2) / ss_tot) if ss_tot > 0 else 0.0}
 
 
 def cross_validate(make_estimator: Callable[[], object], X, y, ids, plan, *, task: str = "classification") -> dict:
@@ -29,7 +22,7 @@ def cross_validate(make_estimator: Callable[[], object], X, y, ids, plan, *, tas
     Returns ``{"folds": [...], "cv": {metric: {"mean", "std"}}, "test": report, "estimator": fitted}``.
     """
     X, y = np.asarray(X), np.asarray(y)
-    score = classification_report if task == "classification" else _regression_report
+    score = classification_report if task == "classification" else regression_report
     keys = ("accuracy", "balanced_accuracy") if task == "classification" else ("mse", "r2")
     folds = []
     for fold in plan.folds:

@@ -18,6 +18,10 @@ from typing import Any
 
 from dl4mir.data.index import INDEX_FILE, Index, build_index, list_audio_files, read_index, safe_path, validate
 from dl4mir.errors import DatasetError
+from dl4mir.audio import load
+from dl4mir.data.egfxset import METADATA_FILE, clip_labels, read_metadata_csv
+from dl4mir.data.egfxset import midi_to_hz
+from dl4mir.data.synth.vowels import METADATA_FILE, METADATA_HEADER
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,6 @@ class Clip:
 
     def load(self, *, sr: int | None = None, mono: bool = True, **kwargs):
         """``(y, sr)`` through :func:`dl4mir.audio.load` (same checks, same errors)."""
-        from dl4mir.audio import load
-
         return load(self.path, sr=sr, mono=mono, **kwargs)
 
 
@@ -80,8 +82,6 @@ class EGFxSetReader(Reader):
         return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
 
     def clips(self, root, index):
-        from dl4mir.data.egfxset import METADATA_FILE, clip_labels, read_metadata_csv
-
         metadata = read_metadata_csv(Path(root) / METADATA_FILE)
         out, bad = [], []
         for clip_id, (rel, _) in index.entries.items():
@@ -125,8 +125,6 @@ class TinySOLReader(MirdataReader):
         return {Path(r).stem: {"audio": r} for r in rels}
 
     def clips(self, root, index):
-        from dl4mir.data.egfxset import midi_to_hz
-
         ds = self.mirdata_dataset(root, index)
         meta_path = Path(root) / "annotation" / "TinySOL_metadata.csv"
         if not meta_path.is_file():
@@ -209,8 +207,6 @@ class VowelsReader(Reader):
         return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
 
     def clips(self, root, index):
-        from dl4mir.data.synth.vowels import METADATA_FILE, METADATA_HEADER
-
         meta_path = Path(root) / METADATA_FILE
         if not meta_path.is_file():
             raise DatasetError(f"{meta_path}: vowels metadata CSV not found")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from dl4mir.errors import DatasetError
+from dl4mir.errors import DatasetError, ParameterError
 
 OPEN_STRING_MIDI = {1: 64, 2: 59, 3: 55, 4: 50, 5: 45, 6: 40}
 FRETS = tuple(range(23))
@@ -133,15 +133,15 @@ def parse_relpath(relpath: str) -> dict:
     """Labels from a path ``<EffectFolder>/<Pickup>/<string>-<fret>.wav``; raises ``ValueError`` if it is not one."""
     parts = relpath.split("/")
     if len(parts) != 3:
-        raise ValueError(f"expected <EffectFolder>/<Pickup>/<string>-<fret>.wav, got {relpath!r}")
+        raise ParameterError(f"expected <EffectFolder>/<Pickup>/<string>-<fret>.wav, got {relpath!r}")
     folder, pickup, name = parts
     m = _FILE_RE.match(name)
     if folder not in EFFECT_BY_FOLDER:
-        raise ValueError(f"unknown effect folder {folder!r} (known: {', '.join(EFFECT_BY_FOLDER)})")
+        raise ParameterError(f"unknown effect folder {folder!r} (known: {', '.join(EFFECT_BY_FOLDER)})")
     if pickup not in PICKUPS:
-        raise ValueError(f"unknown pickup folder {pickup!r} (known: {', '.join(PICKUPS)})")
+        raise ParameterError(f"unknown pickup folder {pickup!r} (known: {', '.join(PICKUPS)})")
     if not m or int(m["fret"]) > 22:
-        raise ValueError(f"file name {name!r} is not <string 1-6>-<fret 0-22>.wav")
+        raise ParameterError(f"file name {name!r} is not <string 1-6>-<fret 0-22>.wav")
     string, fret = int(m["string"]), int(m["fret"])
     midi = OPEN_STRING_MIDI[string] + fret
     return {"folder": folder, "pickup": pickup, "string": string, "fret": fret, "midi": midi}

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from dl4mir.errors import AudioError, DatasetError
+from dl4mir._progress import progress
+from dl4mir import audio
 
 INDEX_FILE = "dl4mir_index.json"
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au")
@@ -63,8 +65,6 @@ def build_index(root: Path, files: dict[str, dict[str, str | None]], *, version:
 
     Used for real datasets, whose official indexes live online only.
     """
-    from dl4mir._progress import progress
-
     tracks: dict[str, dict] = {}
     for clip_id, keys in progress(files.items(), total=len(files), desc="checksumming", enabled=show_progress):
         tracks[clip_id] = {k: [None, None] if rel is None else [rel, md5_file(safe_path(root, rel))]
@@ -186,9 +186,6 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
     truncated or otherwise damaged audio (header checks of :func:`dl4mir.audio.info`), files present on disk
     but absent from the index, duplicated and malformed index entries, and index paths that escape ``root``.
     """
-    from dl4mir import audio
-    from dl4mir._progress import progress
-
     root = Path(root)
     rep = ValidationReport(root, duplicates=list(index.duplicates), malformed=list(index.malformed))
     actual: dict[str, str] = {}

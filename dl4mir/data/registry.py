@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dl4mir.errors import DatasetError
+from dl4mir.data.dataset import dl4mir_home
+from dl4mir.data.dataset import READERS, Dataset
+from dl4mir.data.synth._writer import is_complete
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,6 @@ def synthetic_config(name: str, profile: str = "default", **overrides):
 
 
 def synthetic_root(name: str, config) -> Path:
-    from dl4mir.data.dataset import dl4mir_home
-
     return dl4mir_home() / "synth" / f"{name}-{config.fingerprint()}"
 
 
@@ -78,9 +79,6 @@ def get_dataset(spec: str, *, data_home: str | os.PathLike | None = None, profil
     ``name:PATH``.  Synthetic names without a path are generated into the cache on first use (``make=False``
     raises instead); real names need a path.
     """
-    from dl4mir.data.dataset import READERS, Dataset
-    from dl4mir.data.synth._writer import is_complete
-
     name, _, path = spec.partition(":")
     if path and data_home:
         raise DatasetError(f"give the path once: either {spec!r} or data_home={data_home!r}")

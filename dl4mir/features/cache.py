@@ -20,10 +20,21 @@ from pathlib import Path
 
 import numpy as np
 
-from dl4mir.errors import ConfigError, Dl4mirError
+from dl4mir.config import parse_value
+from dl4mir.errors import AudioError, ConfigError, DatasetError, ParameterError
+from dl4mir.features.spectral import log_mel
+from dl4mir.features.spectral import mfcc
+from dl4mir.features.spectral import amplitude_to_db
+from dl4mir.features.spectral import stft
+from dl4mir.features import spectral as F
+from dl4mir.audio import standardize
+from dl4mir.data.dataset import dl4mir_home
+from dl4mir.data.index import md5_file
+from dl4mir._progress import progress
+from dl4mir.audio import fit_to_length
 
 # name -> (function(y, sr, **params) -> array, default params)
-_DEFAULTS = {
+FEATURE_DEFAULTS = {
     "logmel": {"n_fft": 1024, "hop_length": 256, "n_mels": 64, "fmin": 0.0, "fmax": None},
     "mfcc": {"n_fft": 1024, "hop_length": 256, "n_mels": 64, "n_mfcc": 20},
     "spectrum_db": {"n_fft": None},
@@ -34,29 +45,21 @@ _DEFAULTS = {
 
 
 def _logmel(y, sr, **p):
-    from dl4mir.features.spectral import log_mel
-
     return log_mel(y=y, sr=sr, **p).astype(np.float32)
 
 
 def _mfcc(y, sr, **p):
-    from dl4mir.features.spectral import mfcc
-
     return mfcc(y=y, sr=sr, **p).astype(np.float32)
 
 
 def _spectrum_db(y, sr, n_fft=None):
     """|FFT| in dB of the whole (windowed) clip: the PCA lesson's input."""
-    from dl4mir.features.spectral import amplitude_to_db
-
     n = n_fft or len(y)
     mag = np.abs(np.fft.rfft(y * np.hanning(len(y)), n=n))
     return amplitude_to_db(mag[None, :], ref=1.0, top_db=None)[0].astype(np.float32)
 
 
 def _stft_mag(y, sr, n_fft=1024, hop_length=512):
-    from dl4mir.features.spectral import stft
-
     return np.abs(stft(y, n_fft=n_fft, hop_length=hop_length)).astype(np.float32)
 
 
@@ -65,8 +68,6 @@ STATS_NAMES = ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "rms", "co
 
 def _stats(y, sr, n_fft=1024, hop_length=512, n_mfcc=13):
     """One vector per clip: mean and std over frames of spectral shape, ZCR, RMS (dB), contrast and MFCCs."""
-    from dl4mir.features import spectral as F
-
     S, _ = F.spectrogram(y=y, n_fft=n_fft, hop_length=hop_length)
     rows = [F.spectral_centroid(S=S, sr=sr), F.spectral_bandwidth(S=S, sr=sr), F.spectral_rolloff(S=S, sr=sr),
             F.spectral_flatness(S=S), F.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length),
@@ -84,24 +85,11 @@ def stats_feature_names(n_mfcc: int = 13) -> list[str]:
 
 def _waveform(y, sr):
     """The samples themselves (at ``sr``, cropped/padded), standardized as the course does: zero mean, peak 1."""
-    from dl4mir.audio import standardize
-
     return standardize(y)
 
 
 _FUNCTIONS = {"logmel": _logmel, "mfcc": _mfcc, "spectrum_db": _spectrum_db, "stats": _stats, "stft_mag": _stft_mag,
               "waveform": _waveform}
-
-
-def _parse_value(text: str):
-    if text.lower() in ("none", "null"):
-        return None
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
 
 
 @dataclass(frozen=True)
@@ -112,15 +100,15 @@ class FeatureSpec:
     sr: int = 16000
     duration_s: float | None = None  # crop/zero-pad every clip to this length (from offset_s) so tables stack
     offset_s: float = 0.0
-    params: tuple = field(default=())  # sorted (key, value) pairs overriding _DEFAULTS[name]
+    params: tuple = field(default=())  # sorted (key, value) pairs overriding FEATURE_DEFAULTS[name]
 
     def __post_init__(self):
         if self.name not in _FUNCTIONS:
             raise ConfigError(f"unknown feature {self.name!r}; choose from {', '.join(_FUNCTIONS)}")
-        unknown = sorted(k for k, _ in self.params if k not in _DEFAULTS[self.name])
+        unknown = sorted(k for k, _ in self.params if k not in FEATURE_DEFAULTS[self.name])
         if unknown:
             raise ConfigError(f"feature {self.name!r} has no parameter(s) {unknown}; "
-                              f"it takes {sorted(_DEFAULTS[self.name])} plus sr, duration_s, offset_s")
+                              f"it takes {sorted(FEATURE_DEFAULTS[self.name])} plus sr, duration_s, offset_s")
         if self.sr <= 0 or (self.duration_s is not None and self.duration_s <= 0):
             raise ConfigError(f"sr and duration_s must be positive, got sr={self.sr}, duration_s={self.duration_s}")
 
@@ -133,12 +121,12 @@ class FeatureSpec:
             key, eq, value = item.partition("=")
             if not eq:
                 raise ConfigError(f"feature spec {text!r}: {item!r} is not key=value")
-            (top if key in ("sr", "duration_s", "offset_s") else params)[key.strip()] = _parse_value(value.strip())
+            (top if key in ("sr", "duration_s", "offset_s") else params)[key.strip()] = parse_value(value.strip())
         return cls(name.strip(), params=tuple(sorted(params.items())), **top)
 
     @property
     def kwargs(self) -> dict:
-        return {**_DEFAULTS[self.name], **dict(self.params)}
+        return {**FEATURE_DEFAULTS[self.name], **dict(self.params)}
 
     def key(self) -> str:
         payload = {"name": self.name, "sr": self.sr, "duration_s": self.duration_s, "offset_s": self.offset_s,
@@ -152,8 +140,6 @@ class FeatureSpec:
 
     def compute(self, y: np.ndarray) -> np.ndarray:
         """The feature of a mono waveform already at ``self.sr`` (cropped/padded here if ``duration_s``)."""
-        from dl4mir.audio import fit_to_length
-
         if self.duration_s is not None:
             start = int(round(self.offset_s * self.sr))
             y = fit_to_length(y[start:], duration_s=self.duration_s, sr=self.sr)
@@ -165,8 +151,6 @@ class FeatureSpec:
 
 
 def cache_dir(spec: FeatureSpec) -> Path:
-    from dl4mir.data.dataset import dl4mir_home
-
     return dl4mir_home() / "features" / spec.key()
 
 
@@ -184,9 +168,18 @@ class ExtractReport:
 
 
 def _clip_md5(clip) -> str:
-    from dl4mir.data.index import md5_file
-
     return md5_file(clip.path)  # the bytes on disk now, not the index's claim, decide what is cached
+
+
+def check_parameters(spec: FeatureSpec) -> None:
+    """Compute ``spec`` once on a second of quiet noise: a parameter the feature cannot use is one configuration
+    error, raised before any clip is read, instead of the same failure reported for every clip."""
+    sr = spec.sr or 16000
+    probe = np.random.default_rng(0).standard_normal(int(sr * (spec.duration_s or 1.0))).astype(np.float32) * 1e-3
+    try:
+        spec.compute(probe)
+    except (ParameterError, TypeError) as exc:  # TypeError: a parameter of the wrong kind, e.g. n_fft=abc
+        raise ConfigError(f"feature spec {spec}: {exc}") from None
 
 
 def _extract_shard(args) -> ExtractReport:
@@ -201,12 +194,10 @@ def extract(dataset, spec: FeatureSpec, *, shard: tuple[int, int] = (0, 1), work
     ``workers > 1`` splits the work into that many shards computed by parallel processes on this machine (the
     same mechanism a cluster job array uses with ``shard``); their reports are merged.
     """
-    from dl4mir._progress import progress
-    from dl4mir.errors import AudioError
-
     i, n = shard
     if not (n >= 1 and 0 <= i < n):
         raise ConfigError(f"shard must be i/n with 0 <= i < n, got {i}/{n}")
+    check_parameters(spec)
     if workers > 1 and n == 1 and len(dataset.clips) >= 8 * workers:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -233,13 +224,13 @@ def extract(dataset, spec: FeatureSpec, *, shard: tuple[int, int] = (0, 1), work
                 continue
             value = spec.compute_clip(clip)
             if not np.isfinite(value).all():
-                raise Dl4mirError("feature has non-finite values")
+                raise AudioError(clip.path, f"its {spec.name} feature has non-finite values")
             tmp = target.with_suffix(f".{os.getpid()}.tmp")
             with open(tmp, "wb") as f:
                 np.save(f, value)
             os.replace(tmp, target)
             report.computed += 1
-        except (AudioError, Dl4mirError, OSError, ValueError) as exc:
+        except (AudioError, ParameterError, OSError) as exc:  # this clip's problem (unreadable, too short …)
             report.failures.append((clip.clip_id, str(exc)))
     return report
 
@@ -292,9 +283,9 @@ def load_table(dataset, spec: FeatureSpec, *, compute_missing: bool = True,
         labels.append(clip.labels)
         groups.append(clip.groups)
     if not arrays:
-        raise Dl4mirError(f"no features for {dataset.name} with {spec}: {len(missing)} clips missing")
+        raise DatasetError(f"no features for {dataset.name} with {spec}: {len(missing)} clips missing")
     shapes = {a.shape for a in arrays}
     if len(shapes) > 1:
-        raise Dl4mirError(f"features of {spec} differ in shape across clips ({sorted(shapes)[:3]} …); "
+        raise DatasetError(f"features of {spec} differ in shape across clips ({sorted(shapes)[:3]} …); "
                           "set duration_s so every clip has the same length")
     return FeatureTable(spec, np.stack(arrays), ids, labels, groups, missing)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from dl4mir.features import spectral as F
+from dl4mir.errors import ParameterError
 
 __all__ = ["STFT", "MelSpectrogram", "PowerToDB", "LogMel", "MFCC"]
 
@@ -50,7 +51,7 @@ class STFT(nn.Module):
                     y = torch.nn.functional.pad(y.reshape(-1, 1, y.shape[-1]), (pad, pad), mode=self.pad_mode)
                     y = y.reshape(*lead, y.shape[-1])
             if y.shape[-1] < self.n_fft:
-                raise ValueError(f"signal of {y.shape[-1]} samples is shorter than n_fft={self.n_fft}")
+                raise ParameterError(f"signal of {y.shape[-1]} samples is shorter than n_fft={self.n_fft}")
             return torch.fft.rfft(y.unfold(-1, self.n_fft, self.hop_length) * self.window)
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:

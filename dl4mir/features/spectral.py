@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dl4mir.errors import ParameterError
+
 __all__ = [
     "frame", "dft_matrix", "dft", "fft_frequencies", "stft", "spectrogram", "hz_to_mel", "mel_to_hz",
     "mel_frequencies", "mel_filterbank", "melspectrogram", "power_to_db", "amplitude_to_db", "dct_matrix",
@@ -32,7 +34,7 @@ def frame(y: np.ndarray, *, frame_length: int, hop_length: int) -> np.ndarray:
     """Frames of ``y`` as a strided view: ``(..., n)`` → ``(..., frame_length, n_frames)`` (librosa's layout)."""
     y = np.asarray(y)
     if y.shape[-1] < frame_length:
-        raise ValueError(f"signal of {y.shape[-1]} samples is shorter than one frame ({frame_length})")
+        raise ParameterError(f"signal of {y.shape[-1]} samples is shorter than one frame ({frame_length})")
     win = np.lib.stride_tricks.sliding_window_view(y, frame_length, axis=-1)[..., ::hop_length, :]
     return np.swapaxes(win, -1, -2)
 
@@ -87,7 +89,7 @@ def spectrogram(*, y: np.ndarray | None = None, S: np.ndarray | None = None, n_f
         S = np.asarray(S)
         return S, 2 * (S.shape[-2] - 1)
     if y is None:
-        raise ValueError("give y= (a waveform) or S= (a spectrogram)")
+        raise ParameterError("give y= (a waveform) or S= (a spectrogram)")
     mag = np.abs(stft(y, n_fft=n_fft, hop_length=hop_length, win_length=win_length, center=center,
                       pad_mode=pad_mode))
     return (mag if power == 1 else mag ** power), n_fft
@@ -134,7 +136,7 @@ def mel_filterbank(*, sr: float, n_fft: int, n_mels: int = 128, fmin: float = 0.
     if norm == "slaney":
         weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
     elif norm is not None:
-        raise ValueError(f"norm must be 'slaney' or None, got {norm!r}")
+        raise ParameterError(f"norm must be 'slaney' or None, got {norm!r}")
     return weights.astype(np.float32)
 
 
@@ -153,11 +155,11 @@ def power_to_db(S: np.ndarray, *, ref: float = 1.0, amin: float = 1e-10, top_db:
     """``10·log10(max(S, amin) / ref)``, floored at ``top_db`` below each item's maximum."""
     S = np.asarray(S)
     if amin <= 0:
-        raise ValueError("amin must be strictly positive")
+        raise ParameterError("amin must be strictly positive")
     log_spec = 10.0 * np.log10(np.maximum(amin, S)) - 10.0 * np.log10(max(amin, ref))
     if top_db is not None:
         if top_db < 0:
-            raise ValueError("top_db must be non-negative")
+            raise ParameterError("top_db must be non-negative")
         peak = log_spec.max(axis=(-2, -1), keepdims=True) if log_spec.ndim >= 2 else log_spec.max()
         log_spec = np.maximum(log_spec, peak - top_db)
     return log_spec
@@ -236,7 +238,7 @@ def spectral_rolloff(*, y=None, sr: float = 22050, S=None, n_fft: int = 2048, ho
                      roll_percent: float = 0.85, **kwargs) -> np.ndarray:
     """Lowest frequency below which ``roll_percent`` of the frame's magnitude lies, ``(..., 1, frames)``."""
     if not 0 < roll_percent < 1:
-        raise ValueError("roll_percent must lie in (0, 1)")
+        raise ParameterError("roll_percent must lie in (0, 1)")
     S, n_fft = spectrogram(y=y, S=S, n_fft=n_fft, hop_length=hop_length, **kwargs)
     freq = fft_frequencies(sr=sr, n_fft=n_fft)[:, None]
     total = np.cumsum(S, axis=-2)
@@ -262,7 +264,7 @@ def spectral_contrast(*, y=None, sr: float = 22050, S=None, n_fft: int = 2048, h
     octa = np.zeros(n_bands + 2)
     octa[1:] = fmin * 2.0 ** np.arange(n_bands + 1)
     if np.any(octa[:-1] >= 0.5 * sr):
-        raise ValueError("a band exceeds Nyquist: lower fmin or n_bands")
+        raise ParameterError("a band exceeds Nyquist: lower fmin or n_bands")
     shape = list(S.shape)
     shape[-2] = n_bands + 1
     valley, peak = np.zeros(shape), np.zeros(shape)
@@ -306,7 +308,7 @@ def rms(*, y: np.ndarray | None = None, S: np.ndarray | None = None, frame_lengt
         x = frame(y, frame_length=frame_length, hop_length=hop_length)
         return np.sqrt(np.mean(np.abs(x) ** 2, axis=-2, keepdims=True))
     if S is None:
-        raise ValueError("give y= or S=")
+        raise ParameterError("give y= or S=")
     x = np.abs(np.asarray(S)) ** 2
     x[..., 0, :] *= 0.5  # Parseval: the DC and Nyquist bins appear once in the one-sided spectrum
     if frame_length % 2 == 0:
@@ -363,7 +365,7 @@ def yin(y: np.ndarray, *, fmin: float, fmax: float, sr: float = 22050, frame_len
     minimum (else the global minimum), refined by parabolic interpolation.
     """
     if not 0 < fmin < fmax <= sr / 2:
-        raise ValueError(f"need 0 < fmin < fmax <= sr/2, got fmin={fmin}, fmax={fmax}, sr={sr}")
+        raise ParameterError(f"need 0 < fmin < fmax <= sr/2, got fmin={fmin}, fmax={fmax}, sr={sr}")
     y = np.asarray(y, dtype=float)
     hop_length = hop_length or frame_length // 4
     if center:
@@ -372,7 +374,7 @@ def yin(y: np.ndarray, *, fmin: float, fmax: float, sr: float = 22050, frame_len
     min_period = int(np.floor(sr / fmax))
     max_period = min(int(np.ceil(sr / fmin)), frame_length - 1)
     if min_period < 1 or min_period >= max_period:
-        raise ValueError("fmin/fmax leave no period range to search; widen them or lengthen frame_length")
+        raise ParameterError("fmin/fmax leave no period range to search; widen them or lengthen frame_length")
     # autocorrelation by FFT
     n_pad = 1 << int(np.ceil(np.log2(2 * frame_length - 1)))
     acf = np.fft.irfft(np.abs(np.fft.rfft(frames, n=n_pad, axis=-2)) ** 2, n=n_pad, axis=-2)[..., : max_period + 1, :]

@@ -15,13 +15,15 @@ import torch
 from dl4mir.audio import BatchResult, fit_to_length, load, save
 from dl4mir.errors import AudioError, ConfigError
 from dl4mir.generate import latent
-from dl4mir.generate.spectrogram import SPEC
+from dl4mir.features.logmag import SPEC
+from dl4mir.models import GENERATIVE
+from dl4mir.train.checkpoint import load_exported
+from dl4mir.audio import safe_peak
+from dl4mir.report import plots
+from dl4mir.train.data import prepare
 
 
 def load_generative(export_dir):
-    from dl4mir.models import GENERATIVE
-    from dl4mir.train.checkpoint import load_exported
-
     model, meta = load_exported(Path(export_dir))
     if meta.get("model") not in GENERATIVE:
         raise ConfigError(f"{export_dir}: a {meta.get('model')!r} model is not generative; "
@@ -46,16 +48,12 @@ def _condition(meta: dict, model, name: str | None, *, required: bool):
 
 def _write(out_dir: Path, stem: str, X_std, meta: dict, *, n_iter: int, seed: int) -> tuple[list[Path], np.ndarray]:
     """Render standardized spectrograms to ``<stem>_NN.wav``; returns the paths and the (peak-safe) audio."""
-    from dl4mir.data.synth._writer import safe_peak
-
     raw = SPEC.to_audio(torch.from_numpy(latent.to_raw(X_std, meta["norm"])), n_iter=n_iter, seed=seed).numpy()
     audio = np.stack([safe_peak(y) for y in raw])
     return [save(out_dir / f"{stem}_{i:02d}.wav", y, sr=SPEC.sr) for i, y in enumerate(audio)], audio
 
 
 def _figure(path: Path, X_std, titles, meta: dict) -> Path:
-    from dl4mir.report import plots
-
     return plots.image_panels(path, [(t, latent.to_raw(x, meta["norm"]), "bin") for t, x in zip(titles, X_std)],
                               ncols=min(4, len(titles)))
 
@@ -128,8 +126,6 @@ def transfer(export_dir, paths, out_dir, *, source: str, target: str, alpha: flo
             cs, ct = (_condition(meta, model, s, required=True) for s in (source, target))
             moved = latent.decode(model, latent.encode(model, X, cs), ct)
         else:
-            from dl4mir.train.data import prepare
-
             ref = prepare(meta["task"], input_kind="logmag", data=data, profile=profile)
             rows = ref.rows("train")
             label = ref.task.label

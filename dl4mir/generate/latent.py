@@ -2,7 +2,7 @@
 
 All functions take and return the models' *standardized* log-magnitude spectrograms ``(N, F, T)`` (see
 :func:`dl4mir.train.data.prepare` with ``input_kind="logmag"``); :func:`to_raw` undoes the standardization before
-listening (:meth:`dl4mir.generate.spectrogram.LogMagnitude.to_audio`) or measuring in dB.
+listening (:meth:`dl4mir.features.logmag.LogMagnitude.to_audio`) or measuring in dB.
 """
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import numpy as np
 import torch
 
 from dl4mir.errors import ConfigError
+from dl4mir.metrics import pairwise_lsd
+from dl4mir.features.bands import unstandardize_bands
+from dl4mir.features.bands import standardize_bands
+from dl4mir.classic.estimators import PCA
 
 
 def _device(model) -> torch.device:
@@ -131,8 +135,6 @@ def latent_map(Z, *, method: str = "pca", seed: int = 0) -> np.ndarray:
     if Z.shape[1] <= 2:
         return np.pad(Z, ((0, 0), (0, 2 - Z.shape[1])))
     if method == "pca":
-        from dl4mir.classic.estimators import PCA
-
         return PCA(n_components=2, standardize=False).fit_transform(Z)
     if method == "umap":
         try:
@@ -145,8 +147,6 @@ def latent_map(Z, *, method: str = "pca", seed: int = 0) -> np.ndarray:
 
 def nearest_neighbours(query_logmag, reference_logmag, *, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Indices and log-spectral distances (dB) of each query's ``k`` nearest reference spectrograms."""
-    from dl4mir.evaluate import pairwise_lsd
-
     d = pairwise_lsd(query_logmag, reference_logmag)
     idx = np.argsort(d, axis=1)[:, :k]
     return idx, np.take_along_axis(d, idx, axis=1)
@@ -154,13 +154,9 @@ def nearest_neighbours(query_logmag, reference_logmag, *, k: int = 1) -> tuple[n
 
 def to_raw(X, norm: dict) -> np.ndarray:
     """Standardized spectrograms → natural-log magnitudes, with the per-bin training statistics in ``norm``."""
-    from dl4mir.train.data import unstandardize_bands
-
     return unstandardize_bands(torch.as_tensor(np.asarray(X, dtype=np.float32)), norm).numpy()
 
 
 def from_raw(logmag, norm: dict) -> np.ndarray:
     """Natural-log magnitudes → the models' standardized input."""
-    from dl4mir.train.data import standardize_bands
-
     return standardize_bands(torch.as_tensor(np.asarray(logmag, dtype=np.float32)), norm).numpy()

@@ -1,15 +1,28 @@
-"""The course's lessons as runnable steps.  Each lesson module has ``run(ctx) -> dict`` that wires the library's
-stages together and writes its artifacts (figures, WAVs, ``metrics.json``) into ``ctx.out_dir``; the report reads
-those artifacts and never recomputes."""
+"""The course's lessons as runnable steps.
+
+Each lesson module is a handful of small functions that compute and return data (the notebooks call the same
+functions and explain them), and ``run(ctx) -> dict`` that assembles their results into artifacts (figures, WAVs,
+``metrics.json``) in ``ctx.out_dir``.  A lesson's ``HEADLINE`` maps the stable keys of its headline numbers to the
+labels a person reads; its "answer" is written from this run's numbers.  The report reads the artifacts and never
+recomputes.
+"""
 from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from dl4mir.audio import safe_peak, save
+from dl4mir.data import get_dataset
+from dl4mir.errors import ConfigError
+from dl4mir.features.cache import FeatureSpec, load_table
+from dl4mir.lessons.budgets import QUICK_STEPS
+from dl4mir.train import train_model
 
 
 @dataclass(frozen=True)
@@ -62,17 +75,15 @@ class LessonContext:
     maps: list = field(default_factory=list)
     _datasets: dict = field(default_factory=dict)
 
+    _shown: int = 0
+
     def dataset(self, spec: str):
         if spec not in self._datasets:
-            from dl4mir.data import get_dataset
-
             self._datasets[spec] = get_dataset(spec, profile=self.profile, show_progress=self.show_progress)
         return self._datasets[spec]
 
     def table(self, spec: str, feature: str):
         """A cached feature table of a dataset (see :mod:`dl4mir.features.cache`)."""
-        from dl4mir.features.cache import FeatureSpec, load_table
-
         table = load_table(self.dataset(spec), FeatureSpec.parse(feature), show_progress=self.show_progress)
         if table.missing:
             print(f"  note: {len(table.missing)} clip(s) of {spec} have no {feature} features and are left out: "
@@ -85,20 +96,44 @@ class LessonContext:
         return path
 
     def wav(self, name: str, y: np.ndarray, sr: int, caption: str) -> Path:
-        from dl4mir.audio import save
-        from dl4mir.data.synth._writer import safe_peak
-
         path = save(self.out_dir / f"{name}.wav", safe_peak(np.asarray(y, dtype=np.float32)), sr=sr)
         self.audio.append({"file": path.name, "caption": caption})
         return path
 
+    def train(self, model: str, data, *, epochs: int, tag: str | None = None, lr: float | None = None,
+              quick_steps: bool = False, init_from=None, export: str = "float16", training: dict | None = None,
+              **model_config):
+        """Train ``model`` on prepared ``data`` into ``models/<tag>`` through :func:`dl4mir.train.train_model`,
+        the way lessons do: seeded, no early stopping, best weights kept in memory (no checkpoints on disk),
+        weights exported at half precision (``export="none"`` for models too large to keep in a run).
+        ``quick_steps``: on the quick profile, stop after a few steps.  Returns the :class:`TrainedModel`."""
+        train = {"epochs": epochs, "seed": self.seed, "patience": 99, "progress": self.show_progress,
+                 "resumable": False, "export": export, **(training or {})}
+        if lr is not None:
+            train["lr"] = lr
+        if quick_steps and self.profile == "quick":
+            train["max_steps"] = QUICK_STEPS
+        tag = tag or model
+        result = train_model(model, data, out=self.out_dir / "models" / tag, model_config=model_config, train=train,
+                             init_from=init_from, resume="fresh")
+        print(f"  {tag}: {result.summary['steps']} steps in {result.summary['seconds']:.0f} s", flush=True)
+        return result
+
+    def show(self) -> None:
+        """In a notebook: display the figures and players this lesson has made since the last call."""
+        from IPython.display import Audio, Image, Markdown, display  # only in notebooks
+
+        items = [("figure", f) for f in self.figures] + [("audio", a) for a in self.audio]
+        for kind, item in items[self._shown:]:
+            display(Markdown(f"*{item['caption']}*"))
+            path = self.out_dir / item["file"]
+            display(Image(filename=str(path)) if kind == "figure" else Audio(filename=str(path)))
+        self._shown = len(items)
 
     def map(self, caption: str, coords, labels, clips, *, max_points: int = 120) -> None:
         """An interactive 2-D map for the report: each point is a clip (a :class:`~dl4mir.data.dataset.Clip`
         or an audio path) that plays when clicked.  At most ``max_points``, drawn evenly across labels, are kept;
         their audio is copied next to the step so the report works offline."""
-        import shutil
-
         coords, labels = np.asarray(coords, dtype=float), np.asarray([str(v) for v in labels])
         rng = np.random.default_rng(self.seed)
         per_label = max(1, max_points // max(1, len(set(labels))))
@@ -136,16 +171,21 @@ def _jsonable(x):
 def run_lesson(name: str, ctx: LessonContext) -> dict:
     """Run one lesson into ``ctx.out_dir``; returns (and writes as ``metrics.json``) its record."""
     if name not in LESSON_BY_NAME:
-        from dl4mir.errors import ConfigError
-
         raise ConfigError(f"unknown lesson {name!r}; `dl4mir lessons list` shows them")
     lesson = LESSON_BY_NAME[name]
     ctx.out_dir = Path(ctx.out_dir)
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    metrics = importlib.import_module(f"dl4mir.lessons.{lesson.module}").run(ctx)
+    module = importlib.import_module(f"dl4mir.lessons.{lesson.module}")
+    metrics = module.run(ctx)
+    headline = metrics.pop("headline", {})
+    labels = getattr(module, "HEADLINE", {})
+    unlabelled = sorted(set(headline) - set(labels))
+    if unlabelled:  # a programming error in the lesson, not a user's
+        raise AssertionError(f"lesson {name}: headline keys without a label in HEADLINE: {unlabelled}")
     record = _jsonable({"lesson": name, "title": lesson.title, "question": lesson.question,
-                        "headline": metrics.pop("headline", {}), "metrics": metrics, "figures": ctx.figures,
+                        "headline": headline, "headline_labels": {k: labels[k] for k in headline},
+                        "metrics": metrics, "figures": ctx.figures,
                         "audio": ctx.audio, "maps": ctx.maps, "seconds": time.perf_counter() - t0})
     (ctx.out_dir / "metrics.json").write_text(json.dumps(record, indent=1))
     return record

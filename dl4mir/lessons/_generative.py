@@ -1,53 +1,39 @@
-"""Pieces the generative lessons (autoencoders; VAEs and GANs) share: the spectrogram data, training one model
-through the one loop, the PCA baseline, and listening."""
+"""Pieces the generative lessons (autoencoders; VAEs and GANs) share: the spectrogram data, training one model,
+the PCA baseline, and listening."""
 from __future__ import annotations
-
 
 import numpy as np
 import torch
 
+from dl4mir.audio import fit_to_length, load
+from dl4mir.classic.estimators import PCA
+from dl4mir.features.logmag import SPEC
+from dl4mir.generate.latent import to_raw
+from dl4mir.train.data import prepare
 
 # GANs: a constant learning rate, no weight decay, and no gradient clipping — the clip is one norm over all
 # parameters, and the discriminator's large gradients would shrink the generator's steps to nothing.
 GAN_TRAINING = {"schedule": "constant", "weight_decay": 0.0, "grad_clip": 0.0}
-# The quick profile checks that the lessons run, not how well the models learn: a few steps per model.
-QUICK_STEPS = 6
 
 
 def spectrograms(ctx, condition: str = "effect"):
     """Standardized log-magnitude spectrograms of the guitar clips with the course split (test: a held-out string)."""
-    from dl4mir.train.data import prepare
-
     return prepare(condition, input_kind="logmag", data=ctx.guitar, profile=ctx.profile,
                    show_progress=ctx.show_progress)
 
 
-def train(ctx, name: str, data, *, epochs: int, tag: str | None = None, lr: float = 2e-3, init_from=None, **config):
-    """Train ``name`` on ``data`` into ``models/<tag>``; returns ``(model in eval mode, loop summary)``.
-
-    ``init_from``: a trained model of the same architecture whose weights are the starting point (fine-tuning).
-    """
-    from dl4mir.models import build_model
-    from dl4mir.train.loop import TrainConfig, fit
-
-    tag = tag or name
-    model = build_model(name, seed=ctx.seed, n_classes=len(data.classes or []), **data.input_shape(), **config)
-    if init_from is not None:
-        model.load_state_dict(init_from.state_dict())
-    out = ctx.out_dir / "models" / tag
-    cfg = TrainConfig(epochs=epochs, lr=lr, seed=ctx.seed, patience=99, progress=ctx.show_progress, resumable=False,
-                      max_steps=QUICK_STEPS if ctx.profile == "quick" else None,
-                      **(GAN_TRAINING if name == "gan" else {}))
-    summary = fit(model, data, cfg, out)
-    print(f"  {tag}: {summary['steps']} steps in {summary['seconds']:.0f} s", flush=True)
-    return model.eval(), summary
+def train(ctx, name: str, data, *, epochs: int, tag: str | None = None, lr: float = 2e-3, init_from=None,
+          export: str = "float16", **config):
+    """Train ``name`` on ``data`` into ``models/<tag>`` (a few steps only on the quick profile); returns
+    ``(model in eval mode, loop summary)``.  ``init_from``: a trained model of the same architecture to fine-tune."""
+    result = ctx.train(name, data, epochs=epochs, tag=tag, lr=lr, quick_steps=True, init_from=init_from,
+                       export=export, training=GAN_TRAINING if name == "gan" else None, **config)
+    return result.model, result.summary
 
 
 def pca_reconstructions(X_train, X, sizes) -> dict:
     """The linear baseline: project onto the first ``d`` principal components of the training spectrograms and
     back, for each ``d`` in ``sizes`` (components are nested, so one fit serves every size)."""
-    from dl4mir.classic.estimators import PCA
-
     shape, flat = X.shape, np.asarray(X).reshape(len(X), -1)
     pca = PCA(n_components=max(sizes), standardize=False).fit(np.asarray(X_train).reshape(len(X_train), -1))
     scores = (flat - pca.mean_) @ pca.components_.T
@@ -56,17 +42,11 @@ def pca_reconstructions(X_train, X, sizes) -> dict:
 
 def audio(X_std, data, *, n_iter: int = 64, seed: int = 0) -> np.ndarray:
     """Standardized spectrograms → waveforms through Griffin-Lim."""
-    from dl4mir.generate.latent import to_raw
-    from dl4mir.generate.spectrogram import SPEC
-
     return SPEC.to_audio(torch.from_numpy(to_raw(X_std, data.norm)), n_iter=n_iter, seed=seed).numpy()
 
 
 def originals(ctx, data, rows) -> np.ndarray:
     """The original audio of ``rows``, at the representation's sample rate and length."""
-    from dl4mir.audio import fit_to_length, load
-    from dl4mir.generate.spectrogram import SPEC
-
     by_id = {c.clip_id: c for c in ctx.dataset(ctx.guitar).clips}
     return np.stack([fit_to_length(load(by_id[data.clip_ids[r]].path, sr=SPEC.sr)[0], length=SPEC.n_samples)
                      for r in rows])

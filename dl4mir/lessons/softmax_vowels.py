@@ -13,9 +13,10 @@ import numpy as np
 
 from dl4mir import augment
 from dl4mir.audio import standardize
-from dl4mir.classic import SoftmaxRegression, classification_report, cross_validate
+from dl4mir.classic import SoftmaxRegression, cross_validate
 from dl4mir.data.splits import default_split
 from dl4mir.features import spectral as F
+from dl4mir.metrics import classification_report
 from dl4mir.report import plots
 
 SR = 16000
@@ -37,17 +38,27 @@ def raw_window(seg):
     return standardize(seg[c - 512:c + 512])
 
 
-def run(ctx) -> dict:
-    rng = np.random.default_rng(ctx.seed)
-    ds = ctx.dataset(ctx.vowels)
-    plan = default_split(ds)
+HEADLINE = {"test_accuracy_mfcc": "accuracy on held-out speakers: MFCC statistics",
+            "test_accuracy_raw": "accuracy on held-out speakers: raw audio (the course's baseline)",
+            "noisy_accuracy_plain": "with 10 dB noise: MFCC model trained on clean audio",
+            "noisy_accuracy_augmented": "with 10 dB noise: MFCC model trained with augmentation",
+            "held_out_speakers": "held-out speakers"}
+
+
+def vowel_segments(ds) -> dict:
+    """Every syllable's vowel segment (250 ms from just after the vowel's onset), with its vowel and clip id."""
     segs, vowels, ids = [], [], []
     for c in ds.clips:
         y, _ = c.load(sr=SR)
         segs.append(_segment(y.astype(np.float64), c.labels["vowel_onset_s"]))
         vowels.append(c.labels["vowel"])
         ids.append(c.clip_id)
-    vowels, ids = np.array(vowels), np.array(ids)
+    return {"segments": segs, "vowels": np.array(vowels), "ids": np.array(ids)}
+
+
+def compare_models(data: dict, plan, rng: np.random.Generator) -> dict:
+    """Raw-audio softmax, MFCC-statistics softmax, and the same trained with augmentation; clean and noisy test."""
+    segs, vowels, ids = data["segments"], data["vowels"], data["ids"]
     test = np.isin(ids, plan.test)
     noisy = [augment.add_noise(s, snr_db=10, rng=rng) for s in segs]
     X_raw = np.array([raw_window(s) for s in segs])
@@ -72,7 +83,17 @@ def run(ctx) -> dict:
     results["MFCC stats + augmentation"] = {
         "test_clean": rep_aug["accuracy"],
         "test_noisy_10dB": float(np.mean(clf_aug.predict(X_mfcc_noisy[test]) == vowels[test]))}
-    best_report = classification_report(vowels[test], clf.predict(X_mfcc[test]))
+    return {"results": results, "mfcc_model": clf,
+            "test_report": classification_report(vowels[test], clf.predict(X_mfcc[test]))}
+
+
+def run(ctx) -> dict:
+    rng = np.random.default_rng(ctx.seed)
+    ds = ctx.dataset(ctx.vowels)
+    plan = default_split(ds)
+    data = vowel_segments(ds)
+    out = compare_models(data, plan, rng)
+    results, clf, best_report = out["results"], out["mfcc_model"], out["test_report"]
     plots.confusion(ctx.figure("confusion", "Vowel confusion matrix on held-out speakers (MFCC stats)"),
                     best_report["confusion_matrix"], best_report["labels"],
                     title=f"held-out speakers {', '.join(plan.test_groups)}")
@@ -86,12 +107,25 @@ def run(ctx) -> dict:
                                                            if "test_noisy_10dB" in results[n]],
                title="Vowel accuracy", ylabel="accuracy")
     return {
-        "headline": {"test accuracy, MFCC stats": results["MFCC stats"]["test_clean"],
-                     "test accuracy, raw audio (course baseline)": results["raw audio (course)"]["test_clean"],
-                     "noisy test (10 dB): plain / augmented": f"{results['MFCC stats']['test_noisy_10dB']:.3f} / "
-                                                               f"{results['MFCC stats + augmentation']['test_noisy_10dB']:.3f}",
-                     "held-out speakers": plan.test_groups},
+        "headline": {"test_accuracy_mfcc": results["MFCC stats"]["test_clean"],
+                     "test_accuracy_raw": results["raw audio (course)"]["test_clean"],
+                     "noisy_accuracy_plain": results["MFCC stats"]["test_noisy_10dB"],
+                     "noisy_accuracy_augmented": results["MFCC stats + augmentation"]["test_noisy_10dB"],
+                     "held_out_speakers": plan.test_groups},
         "results": results, "test_report": best_report,
-        "answer": "Linear softmax on raw samples barely beats chance: a vowel's identity lies in its spectral envelope, "
-                  "not in sample values whose phase shifts from one window to the next. MFCCs capture the envelope.",
+        "answer": answer(results, n_classes=len(set(data["vowels"]))),
     }
+
+
+def answer(results: dict, *, n_classes: int) -> str:
+    raw, mfcc = results["raw audio (course)"]["test_clean"], results["MFCC stats"]["test_clean"]
+    plain, aug = results["MFCC stats"]["test_noisy_10dB"], results["MFCC stats + augmentation"]["test_noisy_10dB"]
+    chance = 1 / n_classes
+    text = (f"On held-out speakers, softmax on MFCC statistics reaches {mfcc:.1%} and on raw samples {raw:.1%} "
+            f"(chance {chance:.1%}). ")
+    text += ("Raw samples are a poor linear feature: a vowel's identity lies in its spectral envelope, not in sample "
+             "values whose phase shifts from one window to the next. " if raw < mfcc - 0.2 else
+             "In this run raw samples are not far behind MFCCs. ")
+    text += (f"With 10 dB of noise, augmentation lifts accuracy from {plain:.1%} to {aug:.1%}." if aug > plain else
+             f"With 10 dB of noise, augmentation did not help in this run ({plain:.1%} without, {aug:.1%} with).")
+    return text

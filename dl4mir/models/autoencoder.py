@@ -7,7 +7,7 @@ shares weights across time and frequency with strided convolutions, which suits 
 than copy pixels.  The reconstruction error of a trained autoencoder is an anomaly score (:mod:`dl4mir.generate.latent`).
 
 Models here and in :mod:`.vae` and :mod:`.gan` work in the standardized representation of
-:mod:`dl4mir.generate.spectrogram` (``(B, n_freq, n_frames)``, per-bin zero mean and unit variance) and follow one
+:mod:`dl4mir.features.logmag` (``(B, n_freq, n_frames)``, per-bin zero mean and unit variance) and follow one
 protocol the training loop relies on: ``forward(x, cond, step=)`` returns a dict whose ``"loss"`` is minimized and
 whose other entries are logged, and ``val_metric`` names the entry that picks the best epoch.
 """
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from dl4mir.errors import ConfigError
 
 
 @dataclass
@@ -63,8 +64,6 @@ class Encoder(nn.Module):
             down = 2 ** len(cfg.channels)
             width = c_in * (cfg.n_freq // down) * (cfg.n_frames // down)
         else:
-            from dl4mir.errors import ConfigError
-
             raise ConfigError(f"arch must be 'dense' or 'conv', got {cfg.arch!r}")
         self.head = nn.Linear(width + extra, n_out)
 

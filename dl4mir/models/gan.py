@@ -14,7 +14,7 @@ descent): ``L_D`` sees the fake batch detached, so it moves only the discriminat
 discriminator's weights frozen, so it moves only the generator.  ``loss = L_D + L_G``.
 
 There is no validation loss that says "better samples" for a GAN: the loop keeps the last epoch; quality is judged
-by the generation metrics of :mod:`dl4mir.evaluate` (classifier accuracy, Fréchet distance, diversity).
+by the generation metrics of :mod:`dl4mir.metrics` (classifier accuracy, Fréchet distance, diversity).
 """
 from __future__ import annotations
 

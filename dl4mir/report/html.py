@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from dl4mir.errors import Dl4mirError
 
 
 def _fmt(v) -> str:
@@ -43,8 +44,6 @@ def write_report(run_dir: Path, results: dict, provenance: dict) -> Path:
 
 def rerender(run_dir) -> Path:
     """Re-render a finished run's report from its ``summary.json`` and the steps' ``metrics.json`` files."""
-    from dl4mir.errors import Dl4mirError
-
     run_dir = Path(run_dir)
     try:
         summary = json.loads((run_dir / "summary.json").read_text())

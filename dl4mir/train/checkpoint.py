@@ -16,7 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dl4mir.errors import Dl4mirError
+from safetensors.torch import load_file, save_file
+
+from dl4mir.errors import CheckpointError
+from dl4mir.models import build_model
 
 
 def rng_state() -> dict:
@@ -68,16 +71,22 @@ def load(path: Path, map_location="cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise Dl4mirError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
 
 
-def export(model: torch.nn.Module, out_dir: Path, meta: dict) -> Path:
-    """Write ``model.safetensors`` and ``config.json`` (model name, config, classes, input recipe)."""
-    from safetensors.torch import save_file
+def export(model: torch.nn.Module, out_dir: Path, meta: dict, *, dtype: str = "float32") -> Path:
+    """Write ``model.safetensors`` and ``config.json`` (model name, config, classes, input recipe).
 
+    ``dtype="float16"`` stores floating-point weights at half size; :func:`load_exported` brings them back to
+    float32 (integer buffers such as batch-norm counters keep their type)."""
+    if dtype not in ("float32", "float16"):
+        raise CheckpointError(f"export dtype must be float32 or float16, got {dtype!r}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    cast = getattr(torch, dtype)
+    state = {k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous()
+             for k, v in model.state_dict().items()}
+    meta = {**meta, "export_dtype": dtype}
     save_file(state, str(out_dir / "model.safetensors"))
     (out_dir / "config.json").write_text(json.dumps(meta, indent=1, default=str))
     return out_dir
@@ -85,19 +94,15 @@ def export(model: torch.nn.Module, out_dir: Path, meta: dict) -> Path:
 
 def load_exported(export_dir: Path):
     """``(model in eval mode, meta)`` from an :func:`export` folder."""
-    from safetensors.torch import load_file
-
-    from dl4mir.models import build_model
-
     export_dir = Path(export_dir)
     cfg_path, weights = export_dir / "config.json", export_dir / "model.safetensors"
     for p in (cfg_path, weights):
         if not p.is_file():
-            raise Dl4mirError(f"{p}: not found; an exported model folder holds config.json and model.safetensors")
+            raise CheckpointError(f"{p}: not found; an exported model folder holds config.json and model.safetensors")
     try:
         meta = json.loads(cfg_path.read_text())
         model = build_model(meta["model"], **meta["model_config"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise Dl4mirError(f"{cfg_path}: malformed model config ({exc})") from None
-    model.load_state_dict(load_file(str(weights)))
+        raise CheckpointError(f"{cfg_path}: malformed model config ({exc})") from None
+    model.load_state_dict(load_file(str(weights)))  # float16 weights are copied into the float32 parameters
     return model.eval(), meta

@@ -2,12 +2,19 @@
 standardization statistics from the training rows only, on-the-fly augmentation, class balance."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
 
+from dl4mir.audio import info
+from dl4mir.augment import augment_batch
+from dl4mir.data import get_dataset
+from dl4mir.data.splits import default_split
 from dl4mir.errors import ConfigError
+from dl4mir.features.bands import band_statistics, standardize_bands
+from dl4mir.features.cache import FeatureSpec, load_table
+from dl4mir.features.logmag import SPEC
 
 
 @dataclass(frozen=True)
@@ -32,13 +39,9 @@ TASKS = {t.name: t for t in (
 
 
 def feature_spec_for(input_kind: str, duration_s: float):
-    from dl4mir.features.cache import FeatureSpec
-
     if input_kind == "waveform":
         return FeatureSpec("waveform", sr=8000, duration_s=duration_s)
-    if input_kind == "logmag":  # the generative models' spectrograms (a fixed length, see generate.spectrogram)
-        from dl4mir.generate.spectrogram import SPEC
-
+    if input_kind == "logmag":  # the generative models' spectrograms (a fixed length, see features.logmag)
         return SPEC.feature_spec()
     return FeatureSpec("logmel", sr=16000, duration_s=duration_s,
                        params=(("hop_length", 256), ("n_fft", 1024), ("n_mels", 64)))
@@ -89,92 +92,12 @@ class TaskData:
         return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
 
     def export_meta(self, model) -> dict:
-        from dataclasses import asdict
-
         return {"model": getattr(model, "registry_name", type(model).__name__.lower()),
                  "model_config": asdict(model.cfg), "task": self.task.name, "kind": self.task.kind,
                 "classes": self.classes, "feature_spec": str(self.feature_spec), "norm": self.norm}
 
 
-def _band_stats(norm: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-band ``(mean, std)`` as ``(bands, 1)`` columns, from the training statistics in ``norm``."""
-    return torch.tensor(norm["mean"])[:, None], torch.tensor(norm["std"])[:, None].clamp_min(1e-6)
 
-
-def standardize_bands(x: torch.Tensor, norm: dict) -> torch.Tensor:
-    """Per-mel-band standardization ``(x − mean) / std`` of ``(..., n_mels, frames)`` with the training statistics
-    stored in ``norm``; training and ``predict`` both call this, so they cannot drift apart."""
-    mean, std = _band_stats(norm)
-    return (x - mean) / std
-
-
-def unstandardize_bands(x: torch.Tensor, norm: dict) -> torch.Tensor:
-    """The inverse of :func:`standardize_bands`."""
-    mean, std = _band_stats(norm)
-    return x * std + mean
-
-
-def augment_batch(x: torch.Tensor, feature: str, *, seed) -> torch.Tensor:
-    """Label-preserving changes drawn from ``seed`` (so a resumed run redraws exactly the same ones).
-
-    Waveforms ``(B, 1, n)``, each change applied to a random half of the batch: varispeed pitch shift (±1
-    semitone), a room impulse response (RT60 0.1–0.4 s), a zero-phase low-pass (Butterworth magnitude, 4th
-    order, cutoff 0.15–0.45 × the sample rate), gain (±6 dB) and white noise at 20–40 dB SNR.
-    Log-mel ``(B, mels, frames)``: gain (a level offset), a ±1 mel-band shift (≈ a small pitch shift) and one
-    masked band of up to 4 mels (SpecAugment-style).
-    """
-    g = torch.Generator().manual_seed(int(np.random.SeedSequence(list(seed)).generate_state(1)[0]))
-    n = x.shape[0]
-    if feature == "waveform":
-        return _augment_waveform(x, g)
-    out = x + torch.empty(n, 1, 1).uniform_(-0.3, 0.3, generator=g)  # standardized units ≈ a few dB
-    shifts = torch.randint(-1, 2, (n,), generator=g)
-    out = torch.stack([torch.roll(out[i], int(shifts[i]), dims=0) for i in range(n)])
-    width = torch.randint(0, 5, (n,), generator=g)
-    start = torch.randint(0, max(1, x.shape[1] - 4), (n,), generator=g)
-    for i in range(n):
-        out[i, start[i]:start[i] + width[i]] = 0.0
-    return out
-
-
-def _augment_waveform(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    B, _, n = x.shape
-    pick = lambda: torch.rand(B, generator=g) < 0.5  # noqa: E731  (which items get this change)
-    out = x.clone()
-    # varispeed pitch shift: read the clip faster or slower, re-cut to length
-    which = pick()
-    factors = 2 ** (torch.empty(B).uniform_(-1, 1, generator=g) / 12)
-    for i in torch.nonzero(which).flatten().tolist():
-        m = max(2, int(round(n / float(factors[i]))))
-        y = torch.nn.functional.interpolate(out[i:i + 1], size=m, mode="linear", align_corners=False)
-        out[i] = torch.nn.functional.pad(y, (0, max(0, n - m)))[..., :n][0]
-    # room impulse response: exponentially decaying noise, convolved by FFT, RMS kept
-    which = pick()
-    if which.any():
-        rt60 = torch.empty(B, 1).uniform_(0.1, 0.4, generator=g)  # seconds at 8 kHz
-        length = int(0.4 * 8000)
-        t = torch.arange(length) / 8000.0
-        ir = torch.randn(B, length, generator=g) * 10 ** (-3 * t / rt60) * 0.3
-        ir[:, 0] = 1.0
-        size = n + length
-        wet = torch.fft.irfft(torch.fft.rfft(out[:, 0], size) * torch.fft.rfft(ir, size), size)[:, :n]
-        wet = wet * (out[:, 0].pow(2).mean(-1, keepdim=True) / wet.pow(2).mean(-1, keepdim=True).clamp_min(1e-12)).sqrt()
-        out[:, 0] = torch.where(which[:, None], wet, out[:, 0])
-    # zero-phase low-pass
-    which = pick()
-    if which.any():
-        spec = torch.fft.rfft(out[:, 0])
-        f = torch.linspace(0, 0.5, spec.shape[-1])
-        cutoff = torch.empty(B, 1).uniform_(0.15, 0.45, generator=g)
-        response = 1 / torch.sqrt(1 + (f / cutoff) ** 8)
-        filtered = torch.fft.irfft(spec * response, n)
-        out[:, 0] = torch.where(which[:, None], filtered, out[:, 0])
-    # gain and noise
-    gain = torch.where(pick(), 10 ** (torch.empty(B).uniform_(-6, 6, generator=g) / 20), torch.ones(B))
-    out = out * gain[:, None, None]
-    snr = torch.empty(B, 1, 1).uniform_(20, 40, generator=g)
-    noise = torch.randn(out.shape, generator=g) * torch.sqrt(out.pow(2).mean(-1, keepdim=True) / 10 ** (snr / 10))
-    return out + noise * pick()[:, None, None]
 
 
 def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = None, profile: str = "default",
@@ -187,10 +110,6 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     The split is the dataset's course split (EGFxSet: test = string 5); the validation set is one grouped fold
     of the development set (EGFxSet: one more held-out string), so validation never sees a training string.
     """
-    from dl4mir.data import get_dataset
-    from dl4mir.data.splits import default_split
-    from dl4mir.features.cache import load_table
-
     if task_name not in TASKS:
         raise ConfigError(f"unknown task {task_name!r}; choose from {', '.join(TASKS)}")
     task = TASKS[task_name]
@@ -199,8 +118,6 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     ds = get_dataset(data or task.default_data, profile=profile, show_progress=show_progress)
     if ds.reader.name != task.layout:
         raise ConfigError(f"task {task_name!r} needs a {task.layout}-layout dataset; {ds.name} is {ds.reader.name}")
-    from dl4mir.audio import info
-
     duration = info(ds.clips[0].path).duration_s
     spec = feature_spec_for(input_kind, duration)
     table = load_table(ds, spec, show_progress=show_progress)
@@ -222,15 +139,13 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         classes, y = None, (y - t_mean) / t_std
     X = torch.from_numpy(table.X.astype(np.float32))
     if input_kind == "logmag":
-        from dl4mir.generate.spectrogram import SPEC
-
         X = SPEC.from_magnitude(X)
     train = X[torch.as_tensor(split_rows["train"])]
     if input_kind == "waveform":
         X = X.unsqueeze(1)  # (N, 1, samples); already standardized per clip
         norm = {"kind": "per-clip zero-mean peak"}
     else:  # per-mel-band statistics of the training rows only
-        norm = {"kind": "per-band", "mean": train.mean(dim=(0, 2)).tolist(), "std": train.std(dim=(0, 2)).tolist()}
+        norm = band_statistics(train)
         X = standardize_bands(X, norm)
     if task.kind == "regression":
         norm.update(target_mean=t_mean, target_std=t_std)

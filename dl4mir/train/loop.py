@@ -11,9 +11,10 @@ What it does, in order, and why:
    a run killed with ``kill -9`` and resumed produces the same losses and final weights as one that never stopped.
 3. **Batches.**  Each epoch's order is a permutation drawn from ``(seed, epoch)``, so it can be recomputed after a
    crash instead of stored.  Under ``torchrun`` each process takes every ``world_size``-th batch item.
-4. **One step.**  Forward (in mixed precision on CUDA), loss (cross-entropy or MSE; generative models compute
-   their own objective and return it as ``out["loss"]``), a finiteness check (a NaN stops training within this
-   step, writing a diagnostic checkpoint), backward, gradient clipping, optimizer and LR-scheduler step.
+4. **One step.**  Forward and loss in mixed precision on CUDA through the task's *objective*, which returns
+   ``{"loss": ..., **parts}`` for every kind of model (cross-entropy, MSE, or a generative model's own objective
+   with its terms), a finiteness check (a NaN stops training within this step, writing a diagnostic checkpoint),
+   backward, gradient clipping, optimizer and LR-scheduler step.
 5. **Validation** after each epoch; the best model is kept; training stops early after ``patience`` epochs without
    improvement.
 6. **Test** once, with the best weights; export as safetensors + JSON.
@@ -27,20 +28,20 @@ from __future__ import annotations
 import csv
 import math
 import os
+import random
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 
-from dl4mir.errors import Dl4mirError
+from dl4mir._progress import progress
+from dl4mir.errors import ConfigError, TrainingError
+from dl4mir.metrics import classification_from_logits, regression_report
 from dl4mir.train import checkpoint as ckpt
-
-
-class TrainingError(Dl4mirError):
-    """Training cannot go on (for example a non-finite loss)."""
 
 
 @dataclass
@@ -61,6 +62,7 @@ class TrainConfig:
     resumable: bool = True  # False: no checkpoints on disk (the best weights stay in memory), e.g. inside a lesson
     augment: bool = False
     progress: bool | None = None
+    export: str = "float32"  # float32 | float16 (half the size; inference does not need float32) | none
 
 
 def pick_device(name: str) -> torch.device:
@@ -70,8 +72,6 @@ def pick_device(name: str) -> torch.device:
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
-    import random
-
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -89,8 +89,6 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
 def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
     """Under torchrun: join the process group and take this process's own GPU (``cuda:LOCAL_RANK``)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        import torch.distributed as dist
-
         if device.type == "cuda":
             device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}")
             torch.cuda.set_device(device)  # before NCCL starts, or every rank lands on GPU 0
@@ -98,6 +96,14 @@ def _distributed(device: torch.device) -> tuple[int, int, torch.device]:
             dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         return dist.get_rank(), dist.get_world_size(), device
     return 0, 1, device
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    # the fused kernel updates all parameters in one pass: 1.5-2x faster steps for large dense layers on CPU
+    # a model may ask for its own parameter groups (a GAN: the discriminator learns faster than the generator)
+    groups = model.param_groups(cfg.lr) if hasattr(model, "param_groups") else [{"params": list(model.parameters())}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                             betas=getattr(model, "betas", (0.9, 0.999)), fused=device.type in ("cpu", "cuda"))
 
 
 def _scheduler(opt, cfg: TrainConfig, total_steps: int):
@@ -108,7 +114,43 @@ def _scheduler(opt, cfg: TrainConfig, total_steps: int):
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total_steps, 1))
     if cfg.schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
-    raise Dl4mirError(f"unknown schedule {cfg.schedule!r}; use onecycle, cosine or constant")
+    raise ConfigError(f"unknown schedule {cfg.schedule!r}; use onecycle, cosine or constant")
+
+
+# -- the one loss protocol: every objective returns {"loss": scalar, **parts to log} ----------------------------
+
+def objective_for(task_kind: str):
+    """``objective(net, x, y, step) -> {"loss": ..., **parts}`` for a task kind.
+
+    Classifiers and regressors are scored by cross-entropy / MSE here; generative models (autoencoders, VAEs, GANs)
+    compute their own objective from ``(x, condition y)`` and return its terms alongside the loss.
+    """
+    if task_kind == "generative":
+        return lambda net, x, y, step: net(x, y, step=step)
+    if task_kind == "classification":
+        return lambda net, x, y, step: {"loss": nn.functional.cross_entropy(net(x), y)}
+    if task_kind == "regression":  # a (B, 1) head against (B,) targets would broadcast to (B, B)
+        return lambda net, x, y, step: {"loss": nn.functional.mse_loss(net(x).squeeze(-1), y)}
+    raise ConfigError(f"unknown task kind {task_kind!r}; use classification, regression or generative")
+
+
+def validation_score(model: nn.Module, task_kind: str, val: dict, epoch: int) -> float:
+    """Higher is better: accuracy, −MSE, or −(the generative model's ``val_metric``); a GAN has no such number and
+    keeps its latest epoch."""
+    if task_kind == "classification":
+        return val["accuracy"]
+    if task_kind == "regression":
+        return -val["mse"]
+    metric = getattr(model, "val_metric", None)
+    return -val[metric] if metric else float(epoch)
+
+
+def _describe(task_kind: str, val: dict) -> str:
+    if task_kind == "classification":
+        return f"accuracy {val['accuracy']:.4f}"
+    if task_kind == "regression":
+        return f"MSE {val['mse']:.4f}"
+    return ", ".join(f"{k} {v:.4f}" for k, v in val.items() if k != "n")
 
 
 @torch.no_grad()
@@ -135,13 +177,111 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path)
 
 
+class _Checkpoints:
+    """Where the loop keeps its state: ``checkpoints/last.pt`` (everything needed to resume exactly),
+    ``checkpoints/best.pt`` (weights only) and the CSV logs, which are always written with the checkpoint so the two
+    agree.  With ``resumable=False`` nothing but the logs touches the disk and the best weights stay in memory."""
+
+    def __init__(self, out_dir: Path, cfg: TrainConfig, rank: int, model, opt, sched, scaler, signature: dict):
+        self.out_dir, self.dir, self.cfg, self.rank = out_dir, out_dir / "checkpoints", cfg, rank
+        self.model, self.opt, self.sched, self.scaler, self.signature = model, opt, sched, scaler, signature
+        self.best_in_memory = None
+
+    def resume(self) -> dict | None:
+        """The saved loop state, with weights, optimizer, scheduler, scaler and RNG states restored; ``None`` when
+        there is nothing to resume.  A checkpoint of another run (model, data, batches) is refused."""
+        last = self.dir / "last.pt"
+        if not last.is_file():
+            return None
+        saved = ckpt.load(last)
+        if saved.get("signature", self.signature) != self.signature:
+            differs = sorted(k for k in self.signature if saved["signature"].get(k) != self.signature[k])
+            raise TrainingError(f"{last} belongs to a different run (it differs in {', '.join(differs)}); "
+                                "resume it with the same settings, or delete the folder or choose another --out")
+        self.model.load_state_dict(saved["model"])
+        self.opt.load_state_dict(saved["optimizer"])
+        self.sched.load_state_dict(saved["scheduler"])
+        self.scaler.load_state_dict(saved["scaler"])
+        ckpt.set_rng_state(saved["rng"])
+        return saved["state"]
+
+    def save_last(self, state: dict) -> None:
+        if self.rank != 0:
+            return
+        if self.cfg.resumable:
+            ckpt.save_atomic({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                              "scheduler": self.sched.state_dict(), "scaler": self.scaler.state_dict(),
+                              "state": state, "rng": ckpt.rng_state(), "config": asdict(self.cfg),
+                              "signature": self.signature}, self.dir / "last.pt")
+        else:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        _write_csv(self.out_dir / "steps.csv", state["step_log"])
+        _write_csv(self.out_dir / "epochs.csv", state["epoch_log"])
+
+    def save_best(self) -> None:  # weights only: this file is read once, to load the best model at the end
+        if not self.cfg.resumable:
+            self.best_in_memory = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        elif self.rank == 0:
+            ckpt.save_atomic({"model": self.model.state_dict()}, self.dir / "best.pt")
+
+    def save_nonfinite(self, state: dict, rows, loss: float) -> Path:
+        path = self.dir / "nonfinite.pt"
+        if self.rank == 0:
+            ckpt.save_atomic({"model": self.model.state_dict(), "state": state, "batch_rows": torch.as_tensor(rows),
+                              "loss": loss}, path)
+        return path
+
+    def restore_best(self) -> None:
+        if self.best_in_memory is not None:
+            self.model.load_state_dict(self.best_in_memory)
+        elif (self.dir / "best.pt").is_file():
+            self.model.load_state_dict(ckpt.load(self.dir / "best.pt")["model"])
+
+
+def _signature(model: nn.Module, data, cfg: TrainConfig, n_train: int) -> dict:
+    """What a checkpoint must share with this run to be resumed: the same model on the same data with the same
+    batches."""
+    return {"model": type(model).__name__, "task": data.task.name, "train_rows": n_train,
+            "input_shape": list(data.X.shape[1:]), "batch_size": cfg.batch_size, "seed": cfg.seed,
+            "model_config": str(getattr(model, "cfg", ""))}
+
+
+def _new_state() -> dict:
+    return {"step": 0, "epoch": 0, "step_in_epoch": 0, "best": None, "bad_epochs": 0, "step_log": [],
+            "epoch_log": [], "stopped_early": False}
+
+
+def _end_of_epoch(model, data, state: dict, store: _Checkpoints, cfg: TrainConfig, device, t_start: float) -> None:
+    """5. Validation, best model, early stopping, the epoch's log line and a checkpoint."""
+    epoch = state["epoch"]
+    val = evaluate(model, data, "val", device=device)
+    score = validation_score(model, data.task_kind, val, epoch)
+    if state["best"] is None or score > state["best"]:
+        state["best"], state["bad_epochs"] = score, 0
+        store.save_best()
+    else:
+        state["bad_epochs"] += 1
+    train_loss = float(np.mean([r["loss"] for r in state["step_log"] if r["epoch"] == epoch + 1]))
+    state["epoch_log"].append({"epoch": epoch + 1, "train_loss": train_loss,
+                               **{f"val_{k}": v for k, v in val.items() if isinstance(v, float)},
+                               "seconds": time.perf_counter() - t_start})
+    state["epoch"] += 1
+    state["step_in_epoch"] = 0
+    if state["bad_epochs"] >= cfg.patience:
+        state["stopped_early"] = True
+    store.save_last(state)
+    print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val {_describe(data.task_kind, val)}", flush=True)
+
+
 def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *, on_step=None) -> dict:
     """Train ``model`` on ``data`` (a :class:`dl4mir.train.data.TaskData`) into ``out_dir``; returns the summary.
 
     ``on_step(step)`` is called after every optimizer step and checkpoint (tests use it to stop at a chosen step).
+    Most callers want :func:`dl4mir.train.train_model`, which builds the model, resolves its settings and keeps
+    the run folder; this is the loop itself.
     """
     out_dir = Path(out_dir)
-    ck_dir = out_dir / "checkpoints"
+    # 1. seeds, device, optimizer and schedule
     rank, world, device = _distributed(pick_device(cfg.device))
     seed_everything(cfg.seed, cfg.deterministic)
     model.to(device)
@@ -150,68 +290,28 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    # the fused kernel updates all parameters in one pass: 1.5-2x faster steps for large dense layers on CPU
-    # a model may ask for its own parameter groups (a GAN: the discriminator learns faster than the generator)
-    groups = model.param_groups(cfg.lr) if hasattr(model, "param_groups") else [{"params": list(model.parameters())}]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=getattr(model, "betas", (0.9, 0.999)),
-                            fused=device.type in ("cpu", "cuda"))
+    opt = _optimizer(model, cfg, device)
     train_rows = data.rows("train")
     # Under DDP every rank must take the same number of steps (or the gradient all-reduce waits forever): each
     # gets exactly n // world rows and the last partial batch is dropped.  One process uses every row.
     per_rank = len(train_rows) // world
     steps_per_epoch = max(1, math.ceil(per_rank / cfg.batch_size) if world == 1 else per_rank // cfg.batch_size)
     sched = _scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
-    criterion = nn.CrossEntropyLoss() if data.task_kind == "classification" else nn.MSELoss()
-    generative = data.task_kind == "generative"
-    higher_is_better = data.task_kind == "classification"
-    state = {"step": 0, "epoch": 0, "step_in_epoch": 0, "best": None, "bad_epochs": 0, "step_log": [],
-             "epoch_log": [], "stopped_early": False}
+    objective = objective_for(data.task_kind)
 
     # 2. resume, but only a run of the same model on the same data with the same batches
-    signature = {"model": type(model).__name__, "task": data.task.name, "train_rows": len(train_rows),
-                 "input_shape": list(data.X.shape[1:]), "batch_size": cfg.batch_size, "seed": cfg.seed,
-                 "model_config": str(getattr(model, "cfg", ""))}
-    last = ck_dir / "last.pt"
-    if last.is_file():
-        saved = ckpt.load(last)
-        if saved.get("signature", signature) != signature:
-            differs = sorted(k for k in signature if saved["signature"].get(k) != signature[k])
-            raise TrainingError(f"{last} belongs to a different run (it differs in {', '.join(differs)}); "
-                                "resume it with the same settings, or delete the folder or choose another --out")
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        sched.load_state_dict(saved["scheduler"])
-        scaler.load_state_dict(saved["scaler"])
-        state = saved["state"]
-        ckpt.set_rng_state(saved["rng"])
+    store = _Checkpoints(out_dir, cfg, rank, model, opt, sched, scaler, _signature(model, data, cfg, len(train_rows)))
+    state = store.resume()
+    if state is None:
+        state = _new_state()
+    else:
         print(f"resuming {out_dir} at step {state['step']} (epoch {state['epoch']})", flush=True)
-
-    best_in_memory = {}
-
-    def save_best() -> None:  # weights only: this file is read once, to load the best model at the end
-        if not cfg.resumable:
-            best_in_memory["model"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif rank == 0:
-            ckpt.save_atomic({"model": model.state_dict()}, ck_dir / "best.pt")
-
-    def save(name: str) -> None:
-        if rank == 0:
-            if cfg.resumable:
-                ckpt.save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                  "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "state": state,
-                                  "rng": ckpt.rng_state(), "config": asdict(cfg), "signature": signature},
-                                 ck_dir / name)
-            else:
-                out_dir.mkdir(parents=True, exist_ok=True)
-            _write_csv(out_dir / "steps.csv", state["step_log"])  # logs always agree with the checkpoint
-            _write_csv(out_dir / "epochs.csv", state["epoch_log"])
-
-    from dl4mir._progress import progress
 
     t_start = time.perf_counter()
     while state["epoch"] < cfg.epochs and not state["stopped_early"]:
         if cfg.max_steps and state["step"] >= cfg.max_steps:
             break
+        # 3. this epoch's batches, recomputed from (seed, epoch)
         epoch = state["epoch"]
         order = train_rows[epoch_order(len(train_rows), cfg.seed, epoch).numpy()]
         order = order[rank::world][:per_rank]
@@ -224,22 +324,14 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
             x, y = data.batch(rows, augment_seed=(cfg.seed, epoch, b) if cfg.augment else None)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             # 4. one step
-            logs = {}
             with torch.autocast(device_type=device.type, enabled=use_amp):
-                if generative:  # autoencoders, VAEs, GANs: the model's own objective, y is the condition
-                    logs = net(x, y, step=state["step"])
-                    loss = logs.pop("loss")
-                else:
-                    out = net(x)
-                    # a regression head is (B, 1); against (B,) targets MSELoss would broadcast to (B, B)
-                    loss = criterion(out.squeeze(-1) if data.task_kind == "regression" else out, y)
+                logs = objective(net, x, y, state["step"])
+                loss = logs.pop("loss")
             if not torch.isfinite(loss):
-                if rank == 0:
-                    ckpt.save_atomic({"model": model.state_dict(), "state": state, "batch_rows": torch.as_tensor(rows),
-                                      "loss": float(loss.detach())}, ck_dir / "nonfinite.pt")
+                where = store.save_nonfinite(state, rows, float(loss.detach()))
                 raise TrainingError(
                     f"non-finite loss ({float(loss.detach())}) at step {state['step'] + 1}, epoch {epoch + 1}; stopped. "
-                    f"Diagnostic checkpoint (weights, batch rows) in {ck_dir / 'nonfinite.pt'}. Lower the learning "
+                    f"Diagnostic checkpoint (weights, batch rows) in {where}. Lower the learning "
                     "rate, check the inputs for NaN/Inf, or keep gradient clipping on.")
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -254,75 +346,39 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
             state["step_log"].append({"step": state["step"], "epoch": epoch + 1, "loss": float(loss.detach()),
                                       "lr": opt.param_groups[0]["lr"], **{k: float(v.detach()) for k, v in logs.items()}})
             if cfg.checkpoint_every and state["step"] % cfg.checkpoint_every == 0:
-                save("last.pt")
+                store.save_last(state)
             if on_step is not None:
                 on_step(state["step"])
             if cfg.max_steps and state["step"] >= cfg.max_steps:
                 break
         if cfg.max_steps and state["step"] >= cfg.max_steps and state["step_in_epoch"] < steps_per_epoch:
-            save("last.pt")
+            store.save_last(state)
             break
-        # 5. validation, best model, early stopping
-        val = evaluate(model, data, "val", device=device)
-        if generative:  # lower is better; a GAN has no such number and keeps its latest epoch
-            metric = getattr(model, "val_metric", None)
-            score = -val[metric] if metric else float(state["epoch"])
-        else:
-            score = val["accuracy"] if higher_is_better else -val["mse"]
-        improved = state["best"] is None or score > state["best"]
-        if improved:
-            state["best"], state["bad_epochs"] = score, 0
-            save_best()
-        else:
-            state["bad_epochs"] += 1
-        train_loss = float(np.mean([r["loss"] for r in state["step_log"] if r["epoch"] == epoch + 1]))
-        state["epoch_log"].append({"epoch": epoch + 1, "train_loss": train_loss, **{f"val_{k}": v for k, v in val.items()
-                                                                                   if isinstance(v, float)},
-                                   "seconds": time.perf_counter() - t_start})
-        state["epoch"] += 1
-        state["step_in_epoch"] = 0
-        if state["bad_epochs"] >= cfg.patience:
-            state["stopped_early"] = True
-        save("last.pt")
-        shown = (", ".join(f"{k} {v:.4f}" for k, v in val.items() if k != "n") if generative
-                 else f"accuracy {val['accuracy']:.4f}" if higher_is_better else f"MSE {val['mse']:.4f}")
-        print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val {shown}", flush=True)
+        _end_of_epoch(model, data, state, store, cfg, device, t_start)  # 5.
 
     # 6. test with the best weights, export
-    best = ck_dir / "best.pt"
-    if best_in_memory:
-        model.load_state_dict(best_in_memory["model"])
-    elif best.is_file():
-        model.load_state_dict(ckpt.load(best)["model"])
+    store.restore_best()
     test = evaluate(model, data, "test", device=device) if len(data.rows("test")) else None
     summary = {"steps": state["step"], "epochs": state["epoch"], "stopped_early": state["stopped_early"],
                "best_val": state["best"], "test": test, "epoch_log": state["epoch_log"],
                "seconds": time.perf_counter() - t_start}
-    if rank == 0:
-        ckpt.export(model, out_dir / "export", data.export_meta(model))
+    if rank == 0 and cfg.export != "none":
+        ckpt.export(model, out_dir / "export", data.export_meta(model), dtype=cfg.export)
     return summary
 
 
 def evaluate(model: nn.Module, data, split: str, *, device) -> dict:
-    """Metrics of ``model`` on a split: accuracy and the full report, or MSE/MAE for regression."""
-    from dl4mir.classic.metrics import classification_report
-
+    """Metrics of ``model`` on a split: accuracy and the full report, MSE/MAE/R² (in the target's own units) for
+    regression, or a generative model's averaged objective and its terms."""
     rows = data.rows(split)
     if data.task_kind == "generative":
         return _mean_objective(model, data, rows, device=device)
     out = predict(model, data, rows, device=device)
     y = data.targets(rows)
     if data.task_kind == "classification":
-        probs = torch.softmax(out, dim=1)
-        pred = probs.argmax(1).numpy()
-        names = np.array(data.classes)
-        rep = classification_report(names[y.numpy()], names[pred], labels=data.classes)
-        rep["nll"] = float(nn.functional.cross_entropy(out, y))
-        rep["ece"] = expected_calibration_error(probs.numpy(), y.numpy())
-        return rep
+        return classification_from_logits(out, y, data.classes)
     scale = data.norm.get("target_std", 1.0)  # regression targets are trained standardized; report real units
-    err = (out.squeeze(-1) - y).numpy() * scale
-    return {"mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err))), "n": len(err)}
+    return regression_report(y.numpy() * scale, out.squeeze(-1).numpy() * scale)
 
 
 @torch.no_grad()
@@ -340,15 +396,3 @@ def _mean_objective(model: nn.Module, data, rows, *, device, batch_size: int = 1
                 sums[k] = sums.get(k, 0.0) + float(v) * len(x)
             n += len(x)
     return {**{k: v / max(n, 1) for k, v in sums.items()}, "n": n}
-
-
-def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float:
-    """Gap between confidence and accuracy, averaged over 10 confidence bins weighted by their counts."""
-    conf, pred = probs.max(1), probs.argmax(1)
-    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    ece = 0.0
-    for b in range(n_bins):
-        m = bins == b
-        if m.any():
-            ece += m.mean() * abs(np.mean(pred[m] == y[m]) - conf[m].mean())
-    return float(ece)

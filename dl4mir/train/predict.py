@@ -12,7 +12,8 @@ from dl4mir.audio import BatchResult, load
 from dl4mir.errors import AudioError
 from dl4mir.features.cache import FeatureSpec
 from dl4mir.train.checkpoint import load_exported
-from dl4mir.train.data import standardize_bands
+from dl4mir.features.bands import standardize_bands
+from dl4mir.errors import ConfigError
 
 
 def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:
@@ -26,8 +27,6 @@ def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, max_c
     """``BatchResult`` whose ``ok`` maps each path to its top-k ``[(class, probability), …]`` (or value)."""
     model, meta = load_exported(Path(export_dir))
     if meta.get("kind") == "generative":
-        from dl4mir.errors import ConfigError
-
         raise ConfigError(f"{export_dir} holds a generative model ({meta['model']}); use `dl4mir generate`")
     spec = FeatureSpec.parse(meta["feature_spec"])
     result = BatchResult()

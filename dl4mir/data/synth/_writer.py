@@ -16,10 +16,13 @@ from typing import Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
 
+from dl4mir.audio import safe_peak, save
+from dl4mir.data.index import INDEX_FILE, md5_file, write_index
+
 from dl4mir._progress import progress
+from dl4mir.errors import ConfigError
 
 SYNTH_MARKER = "dl4mir_synth.json"
-PEAK_CEILING = 0.99
 # Bump whenever any generator's output changes, so cached datasets made by older code are not reused.
 SYNTH_VERSION = 1
 
@@ -32,8 +35,6 @@ class SynthConfig:
     @classmethod
     def profile(cls, name: str):
         """``quick`` (tests), ``default`` (the course at 16 kHz) or ``full`` (the real dataset's size)."""
-        from dl4mir.errors import ConfigError
-
         if name not in cls.PROFILES:
             raise ConfigError(f"unknown profile {name!r}; use {', '.join(cls.PROFILES)}")
         return replace(cls(), **cls.PROFILES[name])
@@ -54,16 +55,9 @@ def is_complete(root: Path, config) -> bool:
     return saved.get("synth_version") == SYNTH_VERSION and saved.get("config") == json.loads(json.dumps(asdict(config)))
 
 
-def safe_peak(y: np.ndarray) -> np.ndarray:
-    """Scale down (never up) so the peak stays below full scale: a hot effect output must not clip in PCM."""
-    peak = float(np.abs(y).max())
-    return y * (PEAK_CEILING / peak) if peak > PEAK_CEILING else y
-
 
 def _write_task(args) -> list[tuple[str, str, object]]:
     render, root, task, sr, subtype = args
-    from dl4mir.audio import save
-    from dl4mir.data.index import md5_file
 
     out = []
     for relpath, y, *meta in render(task):
@@ -91,7 +85,6 @@ def write_dataset(
     Writes the files, then ``extra_files(root, {relpath: meta})`` (metadata CSVs), the checksum index and
     finally the marker.
     """
-    from dl4mir.data.index import INDEX_FILE, write_index
 
     root = Path(root)
     if is_complete(root, config):

@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from dl4mir.data.synth._kernels import modulated_delay, spring_tank
+from dl4mir.errors import ParameterError
 
 EffectFn = Callable[[np.ndarray, int, np.random.Generator], np.ndarray]
 
@@ -172,5 +173,5 @@ def apply_effect(folder: str, x: np.ndarray, sr: int, rng: np.random.Generator) 
     try:
         fn = EFFECT_FUNCTIONS[folder]
     except KeyError:
-        raise ValueError(f"unknown effect {folder!r}; known: {', '.join(EFFECT_FUNCTIONS)}") from None
+        raise ParameterError(f"unknown effect {folder!r}; known: {', '.join(EFFECT_FUNCTIONS)}") from None
     return fn(np.asarray(x, dtype=np.float64), sr, rng)

@@ -24,6 +24,7 @@ from scipy.signal import lfilter
 
 from dl4mir.data.egfxset import OPEN_STRING_MIDI, midi_to_hz
 from dl4mir.data.synth._kernels import waveguide_string
+from dl4mir.errors import ParameterError
 
 SCALE_LENGTH_MM = 648.0  # Fender Stratocaster
 
@@ -88,11 +89,11 @@ def pluck_note(
     reproducible from its seed.
     """
     if string not in OPEN_STRING_MIDI:
-        raise ValueError(f"string must be 1..6, got {string}")
+        raise ParameterError(f"string must be 1..6, got {string}")
     if not 0 <= fret <= 22:
-        raise ValueError(f"fret must be 0..22, got {fret}")
+        raise ParameterError(f"fret must be 0..22, got {fret}")
     if pickup not in PICKUP_MODELS:
-        raise ValueError(f"pickup must be one of {list(PICKUP_MODELS)}, got {pickup!r}")
+        raise ParameterError(f"pickup must be one of {list(PICKUP_MODELS)}, got {pickup!r}")
     n = int(round(duration_s * sr))
     f0 = midi_to_hz(OPEN_STRING_MIDI[string] + fret)
     period = sr / f0

@@ -17,6 +17,9 @@ import numpy as np
 from dl4mir.data.egfxset import EFFECTS, FRETS, METADATA_FILE, OPEN_STRING_MIDI, PICKUPS, write_metadata_csv
 from dl4mir.data.synth._writer import SynthConfig
 from dl4mir.errors import ConfigError
+from dl4mir.data.synth.effects import apply_effect
+from dl4mir.data.synth.guitar import pluck_note
+from dl4mir.data.synth._writer import write_dataset
 
 _ALL_STRINGS = tuple(sorted(OPEN_STRING_MIDI))
 _ALL_EFFECTS = tuple(e.folder for e in EFFECTS)
@@ -70,9 +73,6 @@ class GuitarFxConfig(SynthConfig):
 
 def render_note(task: tuple[int, int, str], config: GuitarFxConfig) -> list[tuple[str, np.ndarray]]:
     """One note through every configured effect: ``[(relpath, waveform), ...]``."""
-    from dl4mir.data.synth.effects import apply_effect
-    from dl4mir.data.synth.guitar import pluck_note
-
     string, fret, pickup = task
     pickup_idx = PICKUPS.index(pickup)
     dry = pluck_note(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s,
@@ -87,8 +87,6 @@ def render_note(task: tuple[int, int, str], config: GuitarFxConfig) -> list[tupl
 def generate(root: str | Path, config: GuitarFxConfig | None = None, *, workers: int | None = None,
              show_progress: bool | None = None) -> Path:
     """Write the dataset into ``root`` (skipped if ``root`` already holds this exact config)."""
-    from dl4mir.data.synth._writer import write_dataset
-
     config = config or GuitarFxConfig()
     tasks = [(s, f, p) for s in config.strings for f in config.frets for p in config.pickups]
     return write_dataset(

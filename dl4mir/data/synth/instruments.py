@@ -28,6 +28,7 @@ import numpy as np
 from dl4mir.data.egfxset import midi_to_hz, midi_to_note_name
 from dl4mir.data.synth._writer import SynthConfig
 from dl4mir.errors import ConfigError
+from dl4mir.data.synth._writer import write_dataset
 
 TINYSOL_METADATA = "annotation/TinySOL_metadata.csv"
 TINYSOL_HEADER = ["Path", "Fold", "Family", "Instrument (abbr.)", "Instrument (in full)", "Technique (abbr.)",
@@ -183,8 +184,6 @@ def write_metadata(root: Path, config: InstrumentsConfig) -> None:
 
 def generate(root: str | Path, config: InstrumentsConfig | None = None, *, workers: int | None = None,
              show_progress: bool | None = None) -> Path:
-    from dl4mir.data.synth._writer import write_dataset
-
     config = config or InstrumentsConfig()
     return write_dataset(
         Path(root), name="instruments", config=config, tasks=config.notes(),

@@ -20,6 +20,8 @@ import numpy as np
 
 from dl4mir.data.synth._writer import SynthConfig
 from dl4mir.errors import ConfigError
+from dl4mir.data.synth._kernels import formant_cascade
+from dl4mir.data.synth._writer import write_dataset
 
 METADATA_FILE = "vowels_metadata.csv"
 METADATA_HEADER = ["path", "speaker", "sex", "consonant", "vowel", "take", "f0_hz", "vowel_onset_s"]
@@ -112,7 +114,6 @@ def synthesize_syllable(speaker: str, sex: str, consonant: str, vowel: str, take
     """Return ``(waveform, mean f0 Hz, vowel onset s)``."""
     from scipy.signal import butter, sosfilt
 
-    from dl4mir.data.synth._kernels import formant_cascade
 
     rng = np.random.default_rng([seed, int(speaker[3:-1]), list(CONSONANTS).index(consonant),
                                  VOWEL_NAMES.index(vowel), take])
@@ -173,8 +174,6 @@ def write_metadata(root: Path, rows: dict[str, list]) -> None:
 
 def generate(root: str | Path, config: VowelsConfig | None = None, *, workers: int | None = None,
              show_progress: bool | None = None) -> Path:
-    from dl4mir.data.synth._writer import write_dataset
-
     config = config or VowelsConfig()
     return write_dataset(
         Path(root), name="vowels", config=config, tasks=config.tasks(), render=partial(render, config=config),

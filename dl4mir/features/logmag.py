@@ -17,6 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dl4mir.errors import ParameterError
+from dl4mir.features.cache import FeatureSpec
+
 
 @dataclass(frozen=True)
 class LogMagnitude:
@@ -40,8 +43,6 @@ class LogMagnitude:
 
     def feature_spec(self):
         """The cached feature (:mod:`dl4mir.features.cache`) the representation is computed from."""
-        from dl4mir.features.cache import FeatureSpec
-
         return FeatureSpec("stft_mag", sr=self.sr, duration_s=self.duration_s,
                            params=(("hop_length", self.hop_length), ("n_fft", self.n_fft)))
 
@@ -99,7 +100,7 @@ def griffin_lim(mag: torch.Tensor, rep: LogMagnitude = SPEC, *, n_iter: int = 64
     phase.
     """
     if init not in ("random", "zeros"):
-        raise ValueError(f"init must be 'random' or 'zeros', got {init!r}")
+        raise ParameterError(f"init must be 'random' or 'zeros', got {init!r}")
     if init == "random":
         g = torch.Generator().manual_seed(seed)
         angles = torch.polar(torch.ones(mag.shape), torch.rand(mag.shape, generator=g) * 2 * np.pi).to(mag.device)
@@ -114,8 +115,3 @@ def griffin_lim(mag: torch.Tensor, rep: LogMagnitude = SPEC, *, n_iter: int = 64
         previous = rebuilt
     return rep.istft(mag * angles, length)
 
-
-def spectral_convergence(target_mag, estimate_mag) -> np.ndarray:
-    """``‖|S| − |Ŝ|‖_F / ‖|S|‖_F`` per item, over the last two axes (0 = identical magnitudes)."""
-    t, e = np.asarray(target_mag, dtype=np.float64), np.asarray(estimate_mag, dtype=np.float64)
-    return np.linalg.norm(t - e, axis=(-2, -1)) / np.maximum(np.linalg.norm(t, axis=(-2, -1)), 1e-12)

@@ -1,0 +1,239 @@
+"""Every metric dl4mir reports, in one place: classification, regression, calibration, reconstruction, latent use
+and generation.  Thin wrappers where scikit-learn or auraloss already define the metric; the rest by hand, checked
+against scikit-learn in the tests.
+
+Classification conventions: rows of a confusion matrix are the true class, columns the prediction; per-class rates
+are one-vs-rest; "macro" averages give every class the same weight; an undefined ratio (0/0) is reported as 0.
+
+Reconstruction (arrays ``(..., freq, frames)`` of natural-log magnitudes, or waveforms):
+
+* :func:`log_spectral_distance` — dB RMS difference per frame, averaged over frames (lower is better);
+* :func:`spectral_convergence` — relative Frobenius error of the magnitudes;
+* :func:`multi_resolution_stft_distance` — auraloss's multi-resolution STFT loss on waveforms (spectral
+  convergence + log-magnitude L1 at three FFT sizes), what neural vocoders report.
+
+VAE latent use: :func:`kl_per_dimension`, :func:`active_units` (Burda et al. 2016: a dimension is active when
+its posterior mean varies across the data by more than 0.01).
+
+Generation:
+
+* :func:`classifier_accuracy` — does a classifier trained on real clips recognize the condition asked for?
+* :func:`frechet_distance` — the Fréchet distance between Gaussians fitted to embeddings of real and generated
+  clips.  The embedding network here is *dl4mir's own* spectrogram classifier trained on the synthetic data, so the
+  number is comparable only between runs using that same network.  **It is not the Fréchet Audio Distance of
+  Kilgour et al. (2019), which uses VGGish embeddings**; do not compare it with published FAD values.
+* :func:`diversity` — mean pairwise log-spectral distance among samples (0 = mode collapse);
+* :func:`nearest_neighbour_ratio` — for each sample, its distance to the nearest *training* clip divided by the
+  typical nearest-neighbour distance among held-out real clips and the training set; values far below 1 mean
+  the model reproduces training clips (memorization) rather than generating new ones.
+"""
+from __future__ import annotations
+
+import auraloss
+import numpy as np
+import torch
+from sklearn.metrics import silhouette_score
+
+from dl4mir.errors import ParameterError
+
+def confusion_matrix(y_true, y_pred, *, labels=None) -> tuple[np.ndarray, np.ndarray]:
+    """``(matrix, labels)`` with ``matrix[i, j]`` = count of true ``labels[i]`` predicted as ``labels[j]``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ParameterError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
+    labels = np.unique(np.concatenate([y_true, y_pred])) if labels is None else np.asarray(labels)
+    index = {v: i for i, v in enumerate(labels.tolist())}
+    cm = np.zeros((len(labels), len(labels)), dtype=int)
+    for t, p in zip(y_true.tolist(), y_pred.tolist()):
+        if t in index and p in index:
+            cm[index[t], index[p]] += 1
+    return cm, labels
+
+
+def _div(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+
+def rates(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-class one-vs-rest TPR (recall), TNR, FPR, FNR and precision from a confusion matrix."""
+    tp = np.diag(cm)
+    fn = cm.sum(axis=1) - tp
+    fp = cm.sum(axis=0) - tp
+    tn = cm.sum() - tp - fn - fp
+    return {"tpr": _div(tp, tp + fn), "tnr": _div(tn, tn + fp), "fpr": _div(fp, fp + tn),
+            "fnr": _div(fn, fn + tp), "precision": _div(tp, tp + fp)}
+
+
+def classification_report(y_true, y_pred, *, labels=None) -> dict:
+    """Everything the lessons report: accuracy, balanced accuracy, confusion matrix, per-class and macro
+    precision/recall/F1 and TPR/TNR/FPR/FNR (for two classes also as scalars for ``labels[1]``)."""
+    cm, labels = confusion_matrix(y_true, y_pred, labels=labels)
+    r = rates(cm)
+    f1 = _div(2 * r["precision"] * r["tpr"], r["precision"] + r["tpr"])
+    present = cm.sum(axis=1) > 0
+    out = {
+        "n": int(cm.sum()),
+        "labels": [str(v) for v in labels],
+        "confusion_matrix": cm.tolist(),
+        "accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
+        "balanced_accuracy": float(r["tpr"][present].mean()) if present.any() else 0.0,
+        "per_class": {str(lab): {"precision": float(r["precision"][i]), "recall": float(r["tpr"][i]),
+                                 "f1": float(f1[i]), "support": int(cm[i].sum())} for i, lab in enumerate(labels)},
+        "macro": {"precision": float(r["precision"].mean()), "recall": float(r["tpr"].mean()), "f1": float(f1.mean())},
+    }
+    if len(labels) == 2:  # the positive class is labels[1]
+        out.update({k: float(r[k][1]) for k in ("tpr", "tnr", "fpr", "fnr")})
+    return out
+
+
+def roc_curve(y_true, scores, *, positive=1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(fpr, tpr, thresholds)`` sweeping the threshold down through every distinct score."""
+    y = np.asarray(y_true) == positive
+    s = np.asarray(scores, dtype=float)
+    if y.all() or not y.any():
+        raise ParameterError("ROC needs both positive and negative examples")
+    order = np.argsort(-s, kind="mergesort")
+    s, y = s[order], y[order]
+    distinct = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tps = np.cumsum(y)[distinct]
+    fps = (distinct + 1) - tps
+    tpr = np.r_[0.0, tps / y.sum()]
+    fpr = np.r_[0.0, fps / (~y).sum()]
+    return fpr, tpr, np.r_[np.inf, s[distinct]]
+
+
+def auc(x, y) -> float:
+    """Area under a curve by the trapezoid rule (``x`` increasing)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
+
+
+def silhouette(X, labels) -> float:
+    """Mean silhouette coefficient (scikit-learn's), the lesson's measure of how well groups separate."""
+    return float(silhouette_score(np.asarray(X), np.asarray(labels)))
+
+
+def regression_report(y_true, y_pred) -> dict:
+    """MSE, MAE and R² (0 when the targets do not vary) of predictions against targets."""
+    err = np.asarray(y_pred, float) - np.asarray(y_true, float)
+    ss_tot = np.sum((y_true - np.mean(y_true)) ** 2)
+    return {"n": len(err), "mse": float(np.mean(err ** 2)), "mae": float(np.mean(np.abs(err))),
+            "r2": float(1 - np.sum(err ** 2) / ss_tot) if ss_tot > 0 else 0.0}
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> float:
+    """Gap between confidence and accuracy, averaged over 10 confidence bins weighted by their counts."""
+    conf, pred = probs.max(1), probs.argmax(1)
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            ece += m.mean() * abs(np.mean(pred[m] == y[m]) - conf[m].mean())
+    return float(ece)
+
+
+def classification_from_logits(logits: torch.Tensor, y: torch.Tensor, classes: list[str]) -> dict:
+    """:func:`classification_report` of a classifier's outputs ``(N, C)`` against class indices ``(N,)``, plus its
+    negative log-likelihood and expected calibration error."""
+    probs = torch.softmax(logits, dim=1)
+    names = np.array(classes)
+    rep = classification_report(names[y.numpy()], names[probs.argmax(1).numpy()], labels=classes)
+    rep["nll"] = float(torch.nn.functional.cross_entropy(logits, y))
+    rep["ece"] = expected_calibration_error(probs.numpy(), y.numpy())
+    return rep
+
+
+_DB_PER_NEPER = 20.0 / np.log(10.0)  # natural-log magnitude difference → dB
+
+
+def log_spectral_distance(reference_logmag, estimate_logmag) -> np.ndarray:
+    """LSD in dB per item: ``mean over frames of sqrt(mean over bins of (20·log10|S|/|Ŝ|)²)``."""
+    d = (np.asarray(reference_logmag, dtype=np.float64) - np.asarray(estimate_logmag, dtype=np.float64)) * _DB_PER_NEPER
+    return np.sqrt(np.mean(d ** 2, axis=-2)).mean(axis=-1)
+
+
+def multi_resolution_stft_distance(reference, estimate, *, sr: int = 16000) -> float:
+    """auraloss's ``MultiResolutionSTFTLoss`` (FFT sizes 1024/2048/512) between waveform batches ``(B, n)``."""
+    ref = torch.as_tensor(np.asarray(reference, dtype=np.float32)).reshape(-1, 1, np.shape(reference)[-1])
+    est = torch.as_tensor(np.asarray(estimate, dtype=np.float32)).reshape(-1, 1, np.shape(estimate)[-1])
+    with torch.no_grad():
+        return float(auraloss.freq.MultiResolutionSTFTLoss(sample_rate=sr)(est, ref))
+
+
+def kl_per_dimension(mu, logvar) -> np.ndarray:
+    """Average KL(q(z_j|x) ‖ N(0, 1)) per latent dimension, in nats, over rows of ``mu``/``logvar`` ``(N, d)``."""
+    mu, logvar = np.asarray(mu, dtype=np.float64), np.asarray(logvar, dtype=np.float64)
+    return (0.5 * (mu ** 2 + np.exp(logvar) - 1.0 - logvar)).mean(axis=0)
+
+
+def active_units(mu, *, threshold: float = 0.01) -> int:
+    """Latent dimensions whose posterior mean varies across the data (variance > ``threshold``)."""
+    return int((np.var(np.asarray(mu, dtype=np.float64), axis=0) > threshold).sum())
+
+
+def classifier_accuracy(predicted, target) -> float:
+    predicted, target = np.asarray(predicted), np.asarray(target)
+    if predicted.shape != target.shape or predicted.size == 0:
+        raise ParameterError(f"need equal, non-empty label arrays, got {predicted.shape} and {target.shape}")
+    return float(np.mean(predicted == target))
+
+
+def frechet_distance(real_embeddings, fake_embeddings) -> float:
+    """``‖μ_r − μ_f‖² + tr(Σ_r + Σ_f − 2 (Σ_r Σ_f)^½)`` between Gaussians fitted to two ``(N, D)`` embedding sets."""
+    a, b = np.asarray(real_embeddings, dtype=np.float64), np.asarray(fake_embeddings, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ParameterError(f"need two (N >= 2, D) embedding sets with the same D, got {a.shape} and {b.shape}")
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    # tr((Σa Σb)^½) = Σ √λ of the symmetric PSD matrix Σa^½ Σb Σa^½: eigenvalues, no general matrix square root
+    w, v = np.linalg.eigh(cov_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_covmean)
+
+
+def pairwise_lsd(a_logmag, b_logmag, *, chunk: int = 256) -> np.ndarray:
+    """``(len(a), len(b))`` matrix of log-spectral distances (dB) between every pair of spectrograms.
+
+    Per frame, ``‖a_t − b_t‖² = ‖a_t‖² + ‖b_t‖² − 2 a_t·b_t``, so all pairs cost one batched matrix product per
+    frame instead of materializing every difference.
+    """
+    a = np.moveaxis(np.asarray(a_logmag, dtype=np.float64), -1, 0) * _DB_PER_NEPER  # (T, Na, F)
+    b = np.moveaxis(np.asarray(b_logmag, dtype=np.float64), -1, 0) * _DB_PER_NEPER  # (T, Nb, F)
+    n_freq = a.shape[-1]
+    b_sq = (b ** 2).sum(-1)[:, None, :]  # (T, 1, Nb)
+    out = np.empty((a.shape[1], b.shape[1]), dtype=np.float64)
+    for i in range(0, a.shape[1], chunk):
+        ai = a[:, i:i + chunk]
+        sq = (ai ** 2).sum(-1)[:, :, None] + b_sq - 2 * np.matmul(ai, b.transpose(0, 2, 1))
+        out[i:i + chunk] = np.sqrt(np.maximum(sq, 0.0) / n_freq).mean(axis=0)
+    return out
+
+
+def diversity(samples_logmag) -> float:
+    """Mean log-spectral distance (dB) over all pairs of distinct samples."""
+    d = pairwise_lsd(samples_logmag, samples_logmag)
+    n = len(d)
+    if n < 2:
+        raise ParameterError("diversity needs at least two samples")
+    return float(d[~np.eye(n, dtype=bool)].mean())
+
+
+def nearest_neighbour_ratio(samples_logmag, train_logmag, heldout_logmag) -> dict:
+    """Distances (dB LSD) from generated samples to their nearest training clip, relative to held-out real clips'.
+
+    Returns the median ratio, the fraction of samples closer to a training clip than the closest held-out clip
+    ever is (a memorization flag), and both medians.
+    """
+    to_train = pairwise_lsd(samples_logmag, train_logmag).min(axis=1)
+    real = pairwise_lsd(heldout_logmag, train_logmag).min(axis=1)
+    ref = float(np.median(real))
+    return {"median_ratio": float(np.median(to_train) / ref), "median_sample_to_train_db": float(np.median(to_train)),
+            "median_heldout_to_train_db": ref, "fraction_closer_than_any_heldout": float(np.mean(to_train < real.min()))}
+
+
+def spectral_convergence(target_mag, estimate_mag) -> np.ndarray:
+    """``‖|S| − |Ŝ|‖_F / ‖|S|‖_F`` per item, over the last two axes (0 = identical magnitudes)."""
+    t, e = np.asarray(target_mag, dtype=np.float64), np.asarray(estimate_mag, dtype=np.float64)
+    return np.linalg.norm(t - e, axis=(-2, -1)) / np.maximum(np.linalg.norm(t, axis=(-2, -1)), 1e-12)
