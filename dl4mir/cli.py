@@ -426,8 +426,9 @@ def cmd_lessons_run(args) -> int:
     out = Path(args.out or Path("runs") / "lessons" / args.name)
     record = run_lesson(args.name, LessonContext(out_dir=out, profile=args.profile, guitar=args.data))
     print(f"{record['title']} ({record['seconds']:.1f} s)\n  {record['question']}")
+    labels = record.get("headline_labels", {})
     for k, v in record["headline"].items():
-        print(f"  {k}: {v}")
+        print(f"  {labels.get(k, k)}: {v}")
     print(f"artifacts: {out.resolve()}")
     return 0
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dl4mir import evaluate as E
+from dl4mir import metrics as E
 from dl4mir.errors import ConfigError
 from dl4mir.generate import latent
 from dl4mir.features.logmag import SPEC, griffin_lim
@@ -51,8 +51,19 @@ def test_griffin_lim_is_seeded_and_batched():
     mag = SPEC.stft(torch.from_numpy(np.stack([_tone(300.0), _tone(500.0)]))).abs()
     a, b = griffin_lim(mag, n_iter=4, seed=1), griffin_lim(mag, n_iter=4, seed=1)
     assert torch.equal(a, b) and not torch.equal(a, griffin_lim(mag, n_iter=4, seed=2))
-    zeros = griffin_lim(mag, n_iter=0, init="zeros")  # zero phase: a symmetric, click-like frame content
+    # Zero phase makes every frame the same symmetric pulse: the output repeats exactly every hop, a buzz at the
+    # frame rate (62.5 Hz) whatever the tone's pitch; Griffin-Lim's phase follows the tone's own period instead.
+    def autocorrelation(y, lag=SPEC.hop_length):
+        y = y.numpy()[:, 1024:-1024]
+        a, b = y[:, :-lag], y[:, lag:]
+        return (a * b).sum(-1) / np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+
+    zeros = griffin_lim(mag, n_iter=0, init="zeros")
     assert zeros.shape == (2, SPEC.n_samples)
+    assert (autocorrelation(zeros) > 0.99).all()
+    tone_300 = np.cos(2 * np.pi * 300.0 * SPEC.hop_length / SPEC.sr)  # a 300 Hz sine's own correlation at that lag
+    assert abs(autocorrelation(griffin_lim(mag, n_iter=64))[0] - tone_300) < 0.15
+    assert abs(autocorrelation(griffin_lim(mag, n_iter=0, init="random"))[0]) < 0.3
     with pytest.raises(ValueError, match="init"):
         griffin_lim(mag, init="sideways")
 
@@ -208,20 +219,20 @@ def test_standardization_round_trip_and_latent_map():
 
 # ---------------------------------------------------------------- configs
 def test_toml_config_and_overrides(tmp_path):
-    from dl4mir.config import training_config
+    from dl4mir.train import resolve_settings as training_config
 
     good = tmp_path / "vae.toml"
     good.write_text("[model]\nlatent_dim = 8\nbeta = 0.5\n[train]\nepochs = 3\n")
-    assert training_config("vae", path=good, overrides=["lr=0.01", "free_bits=0"]) == (
+    assert training_config("vae", config=good, overrides=["lr=0.01", "free_bits=0"]) == (
         {"latent_dim": 8, "beta": 0.5, "free_bits": 0}, {"epochs": 3, "lr": 0.01})
     typo = tmp_path / "typo.toml"
     typo.write_text("[model]\nlatent_dims = 8\n")
     with pytest.raises(ConfigError, match=r"typo.toml.*latent_dims"):
-        training_config("vae", path=typo)
+        training_config("vae", config=typo)
     broken = tmp_path / "broken.toml"
     broken.write_text("[model\n")
     with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
-        training_config("vae", path=broken)
+        training_config("vae", config=broken)
     with pytest.raises(ConfigError, match="--set"):
         training_config("vae", overrides=["nonsense=1"])
 

@@ -16,12 +16,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from dl4mir.data.index import INDEX_FILE, Index, build_index, list_audio_files, read_index, safe_path, validate
-from dl4mir.errors import DatasetError
 from dl4mir.audio import load
-from dl4mir.data.egfxset import METADATA_FILE, clip_labels, read_metadata_csv
-from dl4mir.data.egfxset import midi_to_hz
-from dl4mir.data.synth.vowels import METADATA_FILE, METADATA_HEADER
+from dl4mir.data import egfxset
+from dl4mir.data.egfxset import clip_labels, midi_to_hz, read_metadata_csv
+from dl4mir.data.index import INDEX_FILE, Index, build_index, list_audio_files, read_index, safe_path, validate
+from dl4mir.data.synth import vowels as vowels_synth
+from dl4mir.errors import DatasetError
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class EGFxSetReader(Reader):
         return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
 
     def clips(self, root, index):
-        metadata = read_metadata_csv(Path(root) / METADATA_FILE)
+        metadata = read_metadata_csv(Path(root) / egfxset.METADATA_FILE)
         out, bad = [], []
         for clip_id, (rel, _) in index.entries.items():
             try:
@@ -207,19 +207,19 @@ class VowelsReader(Reader):
         return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
 
     def clips(self, root, index):
-        meta_path = Path(root) / METADATA_FILE
+        meta_path = Path(root) / vowels_synth.METADATA_FILE
         if not meta_path.is_file():
             raise DatasetError(f"{meta_path}: vowels metadata CSV not found")
         rows = {}
         with open(meta_path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             header = next(reader, None)
-            if header != METADATA_HEADER:
-                raise DatasetError(f"{meta_path}:1: header {header} is not {METADATA_HEADER}")
+            if header != vowels_synth.METADATA_HEADER:
+                raise DatasetError(f"{meta_path}:1: header {header} is not {vowels_synth.METADATA_HEADER}")
             for line_no, row in enumerate(reader, start=2):
-                if len(row) != len(METADATA_HEADER):
-                    raise DatasetError(f"{meta_path}:{line_no}: {len(row)} columns, expected {len(METADATA_HEADER)}")
-                rows[row[0]] = dict(zip(METADATA_HEADER, row))
+                if len(row) != len(vowels_synth.METADATA_HEADER):
+                    raise DatasetError(f"{meta_path}:{line_no}: {len(row)} columns, expected {len(vowels_synth.METADATA_HEADER)}")
+                rows[row[0]] = dict(zip(vowels_synth.METADATA_HEADER, row))
         out, bad = [], []
         for clip_id, (rel, _) in index.entries.items():
             r = rows.get(rel)
@@ -233,7 +233,7 @@ class VowelsReader(Reader):
                 raise DatasetError(f"{meta_path}: row for {rel}: {exc}") from None
             out.append(Clip(clip_id, safe_path(root, rel), labels, {"speaker": r["speaker"]}, self.name))
         if bad:
-            raise _bad_files_error(root, bad, f"have no row in {METADATA_FILE}")
+            raise _bad_files_error(root, bad, f"have no row in {vowels_synth.METADATA_FILE}")
         return out
 
 
