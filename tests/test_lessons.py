@@ -30,13 +30,41 @@ def test_lesson_targets(quick_run):
     assert logistic["metrics"]["test"]["accuracy"] >= 0.95
     pca = _record(quick_run, "pca-effects")["metrics"]
     assert max(v["probe_accuracy"] for v in pca["results"]["clean vs distortion"].values()) >= 0.95
-    assert pca["results"]["clean vs tube screamer"]["|FFT| dB (8 kHz, ½ s)"]["variance_2pc"] > 0
     dft = _record(quick_run, "dft")["headline"]
-    assert dft["5 kHz tone at 8 kHz appears at (Hz)"] == 3000.0
-    assert dft["DFT by hand max error (n=1024)"] < 1e-8
-    assert abs(dft["note f0 by YIN (Hz)"] - dft["labelled f0 (Hz)"]) < 1.0
+    assert dft["alias_hz"] == 3000.0
+    assert dft["dft_max_error_n1024"] < 1e-8
+    assert abs(dft["note_f0_yin_hz"] - dft["note_f0_label_hz"]) < 1.0
     aug = _record(quick_run, "augmentation")["headline"]
-    assert abs(aug["measured SNR (dB), asked 10"] - 10) < 0.5
+    assert abs(aug["snr_db"] - 10) < 0.5 and abs(aug["pitch_shift_semitones"] - 3) < 0.2
+
+
+def test_headlines_are_stable_numeric_keys_with_labels(quick_run):
+    for lesson in LESSONS:
+        rec = _record(quick_run, lesson.name)
+        assert rec["headline"] and set(rec["headline"]) == set(rec["headline_labels"]), lesson.name
+        for key, value in rec["headline"].items():
+            assert key.replace("_", "").replace("-", "").isalnum() and key == key.lower(), (lesson.name, key)
+            # numbers stay numbers: a string value is a name (a model, a feature), never a formatted number
+            if isinstance(value, str):
+                assert not value.split()[0].replace(".", "", 1).lstrip("-").isdigit() and "±" not in value, (key, value)
+
+
+def test_answers_follow_the_numbers():
+    from dl4mir.lessons import neural_networks, pca_effects, softmax_vowels
+
+    scores = lambda a: {"|FFT|": {"probe_accuracy": a}}  # noqa: E731
+    text = pca_effects.answer({"clean vs rat": scores(1.0), "chorus vs flanger": scores(0.5)},
+                              {"clean vs rat": "|FFT|", "chorus vs flanger": "|FFT|"})
+    assert "clean vs rat" in text.split("Not separated")[0] and "chorus vs flanger (50%)" in text
+    assert "Every pair" in pca_effects.answer({"a vs b": scores(0.9)}, {"a vs b": "|FFT|"})
+    r = lambda raw, mfcc, plain, aug: {"raw audio (course)": {"test_clean": raw},  # noqa: E731
+                                       "MFCC stats": {"test_clean": mfcc, "test_noisy_10dB": plain},
+                                       "MFCC stats + augmentation": {"test_noisy_10dB": aug}}
+    assert "did not help" in softmax_vowels.answer(r(0.2, 0.9, 0.7, 0.6), n_classes=6)
+    assert "lifts accuracy from 60.0% to 70.0%" in softmax_vowels.answer(r(0.2, 0.9, 0.6, 0.7), n_classes=6)
+    res = lambda acc: {"test_accuracy": acc, "parameters": 10}  # noqa: E731
+    assert "not beaten" in neural_networks.answer({"mlp": res(0.9), "cnn": res(0.8)})
+    assert "beats the flat MLP" in neural_networks.answer({"mlp": res(0.8), "cnn": res(0.9)})
 
 
 def test_report_shows_every_figure_and_sound(quick_run):
@@ -78,11 +106,10 @@ def test_generative_lessons_measure_what_they_claim(quick_run):
     m = ae["metrics"]
     assert m["round_trip"]["griffin_lim_spectral_convergence"] < 0.1  # magnitudes survive phase retrieval
     assert set(m["latent_sizes"]) == {"8", "16"}
-    for t in m["latent_sizes"].values():
-        assert t["pca_lsd_db"] > 0 and t["ae_lsd_db"] > 0
-        assert abs(t["margin_db"] - (t["pca_lsd_db"] - t["ae_lsd_db"])) < 1e-9
     assert m["latent_sizes"]["16"]["pca_lsd_db"] < m["latent_sizes"]["8"]["pca_lsd_db"]  # more components, closer
-    assert 0.5 <= m["anomaly"]["roc_auc"] <= 1.0
+    # the denoiser sees less corruption in its output than in its input, and other sounds score as anomalies
+    assert m["denoising"]["denoising_ae_lsd_db"] < m["denoising"]["noisy_input_lsd_db"]
+    assert m["anomaly"]["roc_auc"] > 0.6
     assert m["anomaly"]["median_score"]["other instruments"] > m["anomaly"]["median_score"]["guitar (held-out string)"]
     for rec in (ae, _record(quick_run, "vae-gan")):
         assert rec["maps"] and len(rec["maps"][0]["points"]) >= 20
@@ -90,9 +117,7 @@ def test_generative_lessons_measure_what_they_claim(quick_run):
             assert (quick_run / rec["lesson"] / point["audio"]).stat().st_size > 1000
     vg = _record(quick_run, "vae-gan")["metrics"]
     assert "not VGGish" in vg["note"]
-    assert vg["real_vs_real_frechet"] >= 0 and vg["judge_accuracy"] > 0.2
-    for name in ("cvae", "gan"):
-        g = vg["generation"][name]
-        assert 0 <= g["effect_type_accuracy_audio"] <= 1 and g["frechet_distance_own_classifier"] >= 0
-        assert g["diversity_lsd_db"] > 0 and g["nearest_neighbour"]["median_ratio"] > 0
+    assert vg["judge_accuracy"] > 0.3  # five effect types: chance is 0.2
+    for name in ("cvae", "gan"):  # samples are farther from real clips than real clips are from each other
+        assert vg["generation"][name]["frechet_distance_own_classifier"] > vg["real_vs_real_frechet"]
     assert len(vg["cvae"]["kl_per_dimension"]) == 16
