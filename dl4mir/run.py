@@ -129,7 +129,6 @@ def _cached(previous: dict, name: str, metrics: Path) -> dict:
     """A step an earlier invocation finished: its record, and the time and memory it took then."""
     old = previous.get(name, {})
     return {"status": "ok (cached)", "seconds": old.get("seconds", 0.0), "peak_rss_mb": old.get("peak_rss_mb"),
-            "disk_mb": _folder_mb(metrics.parent),
             "record": json.loads(metrics.read_text())}
 
 
@@ -171,7 +170,6 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
             (step_dir / "error.txt").write_text(results[name]["traceback"])
         results[name]["seconds"] = time.perf_counter() - t0
         results[name]["peak_rss_mb"] = _peak_rss_mb()
-        results[name]["disk_mb"] = _folder_mb(step_dir)
         print(f"[{name}] {results[name]['status']} in {results[name]['seconds']:.1f} s", flush=True)
     # steps finished by earlier invocations of this run (e.g. before an --only) stay in the summary and the report
     for name in steps:
@@ -179,6 +177,9 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
         if name not in results and done.is_file():
             results[name] = _cached(previous, name, done)
     results = {name: results[name] for name in steps if name in results}  # course order
+    files = _file_sizes_mb(run_dir)
+    for name, res in results.items():
+        res["disk_mb"] = sum(mb for path, mb in files.items() if path.split("/", 1)[0] == name)
     provenance = {"dl4mir": __version__, "git_commit": _git_commit(), "profile": profile, "data": data, "seed": 0,
                   "command": " ".join(["dl4mir", "run", f"--profile={profile}", f"--data={data}"]
                                       + ([f"--only={','.join(only)}"] if only else [])
@@ -200,18 +201,13 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     print(f"{len(results) - len(failed)} step(s) ok, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else ""))
     for k in failed:
         print(f"  {k}: {results[k]['error']}")
-    sizes = {k: v.get("disk_mb", 0.0) for k, v in results.items()}
-    largest = sorted(((mb, path) for path, mb in _largest_files(run_dir)), reverse=True)[:5]
-    print(f"run folder: {_folder_mb(run_dir):.1f} MB ({', '.join(f'{k} {mb:.1f}' for k, mb in sizes.items() if mb >= 0.5)}"
-          f"); largest files: {', '.join(f'{p} {mb:.1f} MB' for mb, p in largest)}")
+    largest = sorted(files, key=files.get, reverse=True)[:5]
+    print(f"run folder: {sum(files.values()):.1f} MB ("
+          + ", ".join(f"{k} {v['disk_mb']:.1f}" for k, v in results.items() if v["disk_mb"] >= 0.5)
+          + f"); largest files: {', '.join(f'{p} {files[p]:.1f} MB' for p in largest)}")
     return report, failed
 
 
-def _folder_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
-
-
-def _largest_files(run_dir: Path):
-    for f in run_dir.rglob("*"):
-        if f.is_file():
-            yield str(f.relative_to(run_dir)), f.stat().st_size / 1e6
+def _file_sizes_mb(run_dir: Path) -> dict[str, float]:
+    """Every file under ``run_dir`` (POSIX path relative to it) → its size in MB: where the space went."""
+    return {f.relative_to(run_dir).as_posix(): f.stat().st_size / 1e6 for f in run_dir.rglob("*") if f.is_file()}

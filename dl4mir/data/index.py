@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dl4mir.errors import AudioError, DatasetError
-from dl4mir._progress import progress
 from dl4mir import audio
+from dl4mir._progress import progress
+from dl4mir.errors import AudioError, DatasetError
 
 INDEX_FILE = "dl4mir_index.json"
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au")

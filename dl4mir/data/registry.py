@@ -7,10 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dl4mir.errors import DatasetError
-from dl4mir.data.dataset import dl4mir_home
-from dl4mir.data.dataset import READERS, Dataset
+from dl4mir.data.dataset import READERS, Dataset, dl4mir_home
 from dl4mir.data.synth._writer import is_complete
+from dl4mir.errors import DatasetError
 
 
 @dataclass(frozen=True)

@@ -20,18 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from dl4mir._progress import progress
+from dl4mir.audio import fit_to_length, standardize
 from dl4mir.config import parse_value
-from dl4mir.errors import AudioError, ConfigError, DatasetError, ParameterError
-from dl4mir.features.spectral import log_mel
-from dl4mir.features.spectral import mfcc
-from dl4mir.features.spectral import amplitude_to_db
-from dl4mir.features.spectral import stft
-from dl4mir.features import spectral as F
-from dl4mir.audio import standardize
 from dl4mir.data.dataset import dl4mir_home
 from dl4mir.data.index import md5_file
-from dl4mir._progress import progress
-from dl4mir.audio import fit_to_length
+from dl4mir.errors import AudioError, ConfigError, DatasetError, ParameterError
+from dl4mir.features import spectral as F
 
 # name -> (function(y, sr, **params) -> array, default params)
 FEATURE_DEFAULTS = {
@@ -45,22 +40,22 @@ FEATURE_DEFAULTS = {
 
 
 def _logmel(y, sr, **p):
-    return log_mel(y=y, sr=sr, **p).astype(np.float32)
+    return F.log_mel(y=y, sr=sr, **p).astype(np.float32)
 
 
 def _mfcc(y, sr, **p):
-    return mfcc(y=y, sr=sr, **p).astype(np.float32)
+    return F.mfcc(y=y, sr=sr, **p).astype(np.float32)
 
 
 def _spectrum_db(y, sr, n_fft=None):
     """|FFT| in dB of the whole (windowed) clip: the PCA lesson's input."""
     n = n_fft or len(y)
     mag = np.abs(np.fft.rfft(y * np.hanning(len(y)), n=n))
-    return amplitude_to_db(mag[None, :], ref=1.0, top_db=None)[0].astype(np.float32)
+    return F.amplitude_to_db(mag[None, :], ref=1.0, top_db=None)[0].astype(np.float32)
 
 
 def _stft_mag(y, sr, n_fft=1024, hop_length=512):
-    return np.abs(stft(y, n_fft=n_fft, hop_length=hop_length)).astype(np.float32)
+    return np.abs(F.stft(y, n_fft=n_fft, hop_length=hop_length)).astype(np.float32)
 
 
 STATS_NAMES = ("centroid", "bandwidth", "rolloff", "flatness", "zcr", "rms", "contrast")

@@ -12,14 +12,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dl4mir.audio import BatchResult, fit_to_length, load, save
+from dl4mir.audio import BatchResult, fit_to_length, load, safe_peak, save
 from dl4mir.errors import AudioError, ConfigError
-from dl4mir.generate import latent
 from dl4mir.features.logmag import SPEC
+from dl4mir.generate import latent
 from dl4mir.models import GENERATIVE
-from dl4mir.train.checkpoint import load_exported
-from dl4mir.audio import safe_peak
 from dl4mir.report import plots
+from dl4mir.train.checkpoint import load_exported
 from dl4mir.train.data import prepare
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dl4mir.errors import ConfigError
-from dl4mir.metrics import pairwise_lsd
-from dl4mir.features.bands import unstandardize_bands
-from dl4mir.features.bands import standardize_bands
 from dl4mir.classic.estimators import PCA
+from dl4mir.errors import ConfigError
+from dl4mir.features.bands import standardize_bands, unstandardize_bands
+from dl4mir.metrics import pairwise_lsd
 
 
 def _device(model) -> torch.device:

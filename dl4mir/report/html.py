@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+
 from dl4mir.errors import Dl4mirError
 
 

@@ -9,11 +9,10 @@ import numpy as np
 import torch
 
 from dl4mir.audio import BatchResult, load
-from dl4mir.errors import AudioError
+from dl4mir.errors import AudioError, ConfigError
+from dl4mir.features.bands import standardize_bands
 from dl4mir.features.cache import FeatureSpec
 from dl4mir.train.checkpoint import load_exported
-from dl4mir.features.bands import standardize_bands
-from dl4mir.errors import ConfigError
 
 
 def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:

@@ -16,10 +16,9 @@ from typing import Callable, ClassVar, Iterable, Sequence
 
 import numpy as np
 
+from dl4mir._progress import progress
 from dl4mir.audio import safe_peak, save
 from dl4mir.data.index import INDEX_FILE, md5_file, write_index
-
-from dl4mir._progress import progress
 from dl4mir.errors import ConfigError
 
 SYNTH_MARKER = "dl4mir_synth.json"

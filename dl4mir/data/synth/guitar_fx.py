@@ -15,11 +15,10 @@ from typing import ClassVar
 import numpy as np
 
 from dl4mir.data.egfxset import EFFECTS, FRETS, METADATA_FILE, OPEN_STRING_MIDI, PICKUPS, write_metadata_csv
-from dl4mir.data.synth._writer import SynthConfig
-from dl4mir.errors import ConfigError
+from dl4mir.data.synth._writer import SynthConfig, write_dataset
 from dl4mir.data.synth.effects import apply_effect
 from dl4mir.data.synth.guitar import pluck_note
-from dl4mir.data.synth._writer import write_dataset
+from dl4mir.errors import ConfigError
 
 _ALL_STRINGS = tuple(sorted(OPEN_STRING_MIDI))
 _ALL_EFFECTS = tuple(e.folder for e in EFFECTS)

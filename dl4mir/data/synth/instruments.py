@@ -26,9 +26,8 @@ from typing import ClassVar
 import numpy as np
 
 from dl4mir.data.egfxset import midi_to_hz, midi_to_note_name
-from dl4mir.data.synth._writer import SynthConfig
+from dl4mir.data.synth._writer import SynthConfig, write_dataset
 from dl4mir.errors import ConfigError
-from dl4mir.data.synth._writer import write_dataset
 
 TINYSOL_METADATA = "annotation/TinySOL_metadata.csv"
 TINYSOL_HEADER = ["Path", "Fold", "Family", "Instrument (abbr.)", "Instrument (in full)", "Technique (abbr.)",

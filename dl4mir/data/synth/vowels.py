@@ -18,10 +18,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from dl4mir.data.synth._writer import SynthConfig
-from dl4mir.errors import ConfigError
 from dl4mir.data.synth._kernels import formant_cascade
-from dl4mir.data.synth._writer import write_dataset
+from dl4mir.data.synth._writer import SynthConfig, write_dataset
+from dl4mir.errors import ConfigError
 
 METADATA_FILE = "vowels_metadata.csv"
 METADATA_HEADER = ["path", "speaker", "sex", "consonant", "vowel", "take", "f0_hz", "vowel_onset_s"]
