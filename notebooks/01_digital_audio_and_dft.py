@@ -3,41 +3,49 @@
 #
 # *Is audio's dimensionality small or big? How does a spectrogram relate to the DFT?*
 #
-# We load one note of the synthetic EGFxSet-layout dataset (`guitar-fx`, generated on first use, no network),
-# compute its DFT as a matrix product, check it against the FFT, and cut it into frames: a spectrogram is a DFT
-# per frame.
+# We take one note of the synthetic EGFxSet-layout dataset (`guitar-fx`, generated on first use, no network),
+# compute its DFT as a matrix product, check it against the FFT, hear aliasing, and cut the note into frames: a
+# spectrogram is one DFT per frame.  Every step is a function of `dl4mir.lessons.dft`, the same code `dl4mir run`
+# runs.
 
 # %%
-import os
-
 import numpy as np
 
-from dl4mir.data import get_dataset
-from dl4mir.features import spectral as F
+from dl4mir.lessons import dft, notebook_context, run_lesson
 
-PROFILE = os.environ.get("DL4MIR_PROFILE", "default")  # tests run the notebooks with "quick"
-guitar = get_dataset("guitar-fx", profile=PROFILE)
-clip = guitar.clips[0]
+ctx = notebook_context("dft")  # profile from $DL4MIR_PROFILE (tests use "quick")
+clip = dft.open_a_string(ctx.dataset(ctx.guitar))
 y, sr = clip.load()
 print(clip.clip_id, clip.labels["effect"], f"{len(y)} samples at {sr} Hz = {len(y) / sr:.2f} s")
 
 # %% [markdown]
-# One second of audio at 16 kHz is a point in a 16,000-dimensional space: big.  The DFT is a change of basis:
-# `X = W y` with `W[k, n] = exp(-2πi kn/N)`.
+# One second of audio at 16 kHz is a point in a 16,000-dimensional space: big.  The DFT is a change of basis,
+# `X = W y` with `W[k, n] = exp(-2πi kn/N)`: exact, but N² multiplications where the FFT needs N log N.
 
 # %%
-n = 1024
-X_matrix = F.dft(y[:n])
-X_fft = np.fft.fft(y[:n])
-print("max |DFT − FFT| =", np.max(np.abs(X_matrix - X_fft)))
-peak_bin = np.argmax(np.abs(X_fft[: n // 2]))
-print(f"strongest bin {peak_bin} = {peak_bin * sr / n:.1f} Hz; labelled pitch MIDI {clip.labels['midi']}")
+for n, r in dft.dft_by_hand().items():
+    print(f"N = {n:5d}: max |DFT − FFT| = {r['max_abs_error']:.1e}, FFT {r['fft_speedup']:.0f}× faster")
 
 # %% [markdown]
-# The short-time Fourier transform slides a window along the signal and takes a DFT of every frame.
+# A tone above half the sampling rate cannot be represented: sampled at 8 kHz, a 5 kHz sine is indistinguishable
+# from a 3 kHz one.
 
 # %%
-S = np.abs(F.stft(y, n_fft=1024, hop_length=256))
-print("spectrogram shape (frequency bins, frames):", S.shape)
-S_db = F.amplitude_to_db(S, ref=S.max())
-print(f"dynamic range shown: {S_db.max() - S_db.min():.0f} dB")
+tone, alias_hz = dft.alias(fs=8000, f_tone=5000.0)
+print(f"5000 Hz sampled at 8000 Hz peaks at {alias_hz:.0f} Hz")
+
+# %% [markdown]
+# The short-time Fourier transform slides a Hann window along the signal and takes a DFT of every frame; one
+# frame of it, rebuilt by hand, matches.
+
+# %%
+S, rel_err = dft.stft_frame_by_hand(y, n_fft=512, hop=128, frame=10)
+print("spectrogram (frequency bins, frames):", S.shape, f"— frame 10 by hand, relative error {rel_err:.1e}")
+
+# %% [markdown]
+# The whole lesson as `dl4mir run` runs it: its figures, the sounds, and the answer written from these numbers.
+
+# %%
+record = run_lesson("dft", ctx)
+ctx.show()
+print(record["metrics"]["answer"])

@@ -1,31 +1,36 @@
 # %% [markdown]
 # # 4 · Cross-validation and linear regression
 #
-# *Is the relationship between f0 and spectral centroid linear?*  Viola notes of the `instruments` dataset: YIN
-# pitch against mean spectral centroid, closed-form least squares and gradient descent, 5-fold cross-validation.
+# *Is the relationship between f0 and spectral centroid linear? Why cross-validate?*  Viola notes of the
+# `instruments` dataset: YIN pitch against mean spectral centroid, closed-form least squares and gradient
+# descent, 5-fold cross-validation grouped by pitch.
 
 # %%
-import os
-
 import numpy as np
 
-from dl4mir.classic import LinearRegression, cross_validate
-from dl4mir.data import get_dataset
-from dl4mir.data.splits import make_split
-from dl4mir.features import spectral as F
+from dl4mir.lessons import linear_regression, notebook_context, run_lesson
 
-PROFILE = os.environ.get("DL4MIR_PROFILE", "default")
-clips = [c for c in get_dataset("instruments", profile=PROFILE).clips if c.labels["instrument"] == "Viola"]
-f0, centroid = [], []
-for c in clips:
-    y, sr = c.load(sr=16000)
-    f0.append(np.median(F.yin(y, fmin=100, fmax=1600, sr=sr, frame_length=1024)))
-    centroid.append(F.spectral_centroid(y=y, sr=sr, n_fft=1024, hop_length=256).mean())
-x, t = np.array(f0)[:, None], np.array(centroid)
+ctx = notebook_context("linear-regression")
+notes = linear_regression.viola_notes(ctx.dataset(ctx.instruments))
+cents = 1200 * np.abs(np.log2(notes["f0_hz"] / notes["labelled_f0_hz"]))
+print(f"{len(notes['clips'])} viola notes; YIN against the labelled pitch: median error {np.median(cents):.1f} cents")
+
+# %% [markdown]
+# A linear and a quadratic model, each scored on folds it was not fit on; gradient descent on ½·MSE must land on
+# the closed-form solution.
 
 # %%
-plan = make_split(clips, group_key="pitch", test_fraction=0.05, n_folds=5, seed=0)
-res = cross_validate(lambda: LinearRegression(), x, t, [c.clip_id for c in clips], plan, task="regression")
-print(f"cross-validated R²: {res['cv']['r2']['mean']:.3f} ± {res['cv']['r2']['std']:.3f}")
-gd = LinearRegression(solver="gd", learning_rate=0.1, n_iter=300).fit(x, t)
-print(f"slope: gradient descent {gd.coef_[0]:.3f}, closed form {res['estimator'].coef_[0]:.3f}")
+fits = linear_regression.fit_models(notes, seed=ctx.seed)
+for name in ("linear", "quadratic"):
+    r2 = fits[name]["cv"]["r2"]
+    print(f"{name:9s} cross-validated R² {r2['mean']:.3f} ± {r2['std']:.3f}")
+print(f"after {len(fits['gd'].loss_curve_)} iterations ½·MSE went {fits['gd'].loss_curve_[0]:.0f} → "
+      f"{fits['gd'].loss_curve_[-1]:.0f} Hz²")
+
+# %% [markdown]
+# The whole lesson as `dl4mir run` runs it: the descent path on the loss surface, the loss curve, the fits.
+
+# %%
+record = run_lesson("linear-regression", ctx)
+ctx.show()
+print(record["metrics"]["answer"])

@@ -1,33 +1,26 @@
 # %% [markdown]
 # # 5 · Logistic regression, binary cross-entropy and metrics
 #
-# *Violin or bass tuba from two features?*  Logistic regression by gradient descent on BCE, a confusion matrix,
-# the four rates, ROC and AUC, scored on TinySOL's held-out official fold.
+# *Violin or bass tuba from two features: which two, and why?*  The two features are chosen on the development
+# folds by Fisher ratio; logistic regression by gradient descent on BCE; a confusion matrix, the four rates, ROC
+# and AUC on TinySOL's held-out official fold.
 
 # %%
-import os
-
 import numpy as np
 
-from dl4mir.classic import LogisticRegression
-from dl4mir.metrics import auc, classification_report, roc_curve
-from dl4mir.data import get_dataset
-from dl4mir.features.cache import FeatureSpec, load_table, stats_feature_names
+from dl4mir.lessons import logistic_regression, notebook_context, run_lesson
 
-PROFILE = os.environ.get("DL4MIR_PROFILE", "default")
-instruments = get_dataset("instruments", profile=PROFILE)
-table = load_table(instruments, FeatureSpec.parse("stats:sr=16000"))
-names = stats_feature_names()
-inst = table.column("instrument")
-m = np.isin(inst, ["Violin", "Bass Tuba"])
-X = table.X[m][:, [names.index("centroid_mean"), names.index("rolloff_mean")]].astype(float)
-y = (inst[m] == "Violin").astype(int)
-official = {c.clip_id: instruments.reader.official_split(c) for c in instruments.clips}
-fold = np.array([official[i] for i in np.array(table.clip_ids)[m]])
+ctx = notebook_context("logistic-regression")
+d = logistic_regression.pair_data(ctx)
+dev = ~np.isin(d["ids"], d["plan"].test)
+best2, ratios, candidates = logistic_regression.choose_features(d["X"][dev], d["y"][dev], d["names"])
+print("chosen on the development folds:", [d["names"][i] for i in best2])
+print(f"{dev.sum()} development notes, {(~dev).sum()} test notes (fold {d['plan'].test_groups})")
+
+# %% [markdown]
+# The whole lesson as `dl4mir run` runs it: the decision boundary, BCE per iteration, the confusion matrix, ROC.
 
 # %%
-test = fold == "fold4"
-clf = LogisticRegression(learning_rate=0.5, n_iter=2000).fit(X[~test], y[~test])
-print(classification_report(y[test], clf.predict(X[test]))["accuracy"], "accuracy on the held-out fold")
-fpr, tpr, _ = roc_curve(y[test], clf.predict_proba(X[test])[:, 1])
-print(f"AUC {auc(fpr, tpr):.3f}")
+record = run_lesson("logistic-regression", ctx)
+ctx.show()
+print(record["metrics"]["answer"])

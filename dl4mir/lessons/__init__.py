@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,6 +168,23 @@ def _jsonable(x):
     if isinstance(x, (np.bool_, bool)):
         return bool(x)
     return x
+
+
+def notebook_context(lesson: str, *, profile: str | None = None, out: str | Path | None = None,
+                     **datasets) -> LessonContext:
+    """The :class:`LessonContext` a course notebook works in.  ``profile`` defaults to ``$DL4MIR_PROFILE`` or
+    ``"default"``; the lesson's files go to ``out``, else ``$DL4MIR_NOTEBOOK_OUT/<lesson>``, else a new temporary
+    folder (printed, so its figures and WAVs can be found).  ``datasets``: ``guitar=``, ``instruments=``,
+    ``vowels=`` dataset specs, as ``dl4mir run`` takes them."""
+    if lesson not in LESSON_BY_NAME:
+        raise ConfigError(f"unknown lesson {lesson!r}; `dl4mir lessons list` shows them")
+    profile = profile or os.environ.get("DL4MIR_PROFILE", "default")
+    if out is None and os.environ.get("DL4MIR_NOTEBOOK_OUT"):
+        out = Path(os.environ["DL4MIR_NOTEBOOK_OUT"]) / lesson
+    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix=f"dl4mir-{lesson}-"))
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"lesson {lesson}, profile {profile}: files in {out}")
+    return LessonContext(out_dir=out, profile=profile, **datasets)
 
 
 def run_lesson(name: str, ctx: LessonContext) -> dict:

@@ -64,11 +64,13 @@ def run(ctx) -> dict:
     y, sr = clip.load()
     plots.waveform_and_spectrum(ctx.figure("note_dft", f"{clip.clip_id}: waveform and |DFT| with a Hz axis"),
                                 y, sr, title=f"{clip.clip_id} ({clip.labels['note_name']})", max_hz=4000)
+    ctx.wav("note", y, sr, f"{clip.clip_id}: the note the figures analyse")
     # the strongest partial of a pickup signal is often not the fundamental; YIN finds the period
     f0_hz = float(np.median(F.yin(y[: sr], fmin=60, fmax=1500, sr=sr)))
     tone, alias_hz = alias()
     plots.waveform_and_spectrum(ctx.figure("aliasing", "A 5 kHz sine sampled at 8 kHz appears at 3 kHz"),
                                 tone[:200], 8000, title="5 kHz tone sampled at 8 kHz (aliased)")
+    ctx.wav("aliased_tone", 0.3 * tone, 8000, "A 5 kHz sine sampled at 8 kHz: what you hear is 3 kHz")
     S, stft_err = stft_frame_by_hand(y)
     plots.image_panels(ctx.figure("spectrogram", "Log-magnitude spectrogram: one DFT per 32 ms frame"),
                        [("|STFT| (dB)", F.amplitude_to_db(np.abs(S), ref=float(np.abs(S).max())), "frequency bin")],

@@ -36,6 +36,7 @@ def mfcc_steps_figure(ctx, clip, name):
                        [("power spectrum (dB)", F.power_to_db(steps["power"]), "frequency bin"),
                         ("mel power (dB)", steps["log_mel"], "mel band"),
                         ("MFCC", steps["mfcc"][1:], "coefficient (c1…)")], ncols=3, title=clip.clip_id)
+    ctx.wav(name, y, sr, f"{clip.clip_id}, the note of the MFCC figure")
 
 
 def feature_groups(names: list[str]) -> dict[str, list[str]]:
