@@ -115,37 +115,53 @@ def _parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="classify audio files with an exported model",
-                        description="Any WAV/FLAC/OGG at any sample rate and channel count; files that cannot be "
-                                    "read are listed at the end (exit code 1).")
-    pr.add_argument("files", nargs="+")
+                        description="Any WAV/FLAC/OGG at any sample rate and channel count. The model's window (its "
+                                    "training duration) slides over the whole file; the answer is the mean of the "
+                                    "windows' probabilities. Silent, near-silent, clipped or much-too-short input "
+                                    "is answered with a warning. A model trained on the synthetic datasets has "
+                                    "learned synthetic notes: on real playing it may be wrong with confidence "
+                                    "(see the README's synthetic-to-real section). Files that cannot be read are "
+                                    "listed at the end (exit code 1).")
+    pr.add_argument("files", nargs="+", help="audio files to classify")
     pr.add_argument("--model", required=True, help="an export folder (OUT/export of `dl4mir train`)")
-    pr.add_argument("--top", type=int, default=3)
+    pr.add_argument("--top", type=int, default=3, help="how many classes to show per file (default: %(default)s)")
+    pr.add_argument("--hop", type=float, default=None,
+                    help="seconds between window starts (default: half the model's window)")
+    pr.add_argument("--per-window", action="store_true", help="also print each window's answer with its times")
+    pr.add_argument("--json", action="store_true", help="print machine-readable JSON (warnings and windows included)")
     pr.set_defaults(func=cmd_predict)
 
     gen = sub.add_parser("generate", help="make sounds with a trained generative model (VAE, CVAE, GAN, AE)",
-                         description="Writes WAV files (Griffin-Lim phase) and a figure of the spectrograms made.")
+                         description="Writes WAV files (Griffin-Lim phase) and a figure of the spectrograms made "
+                                     "(seconds × Hz). Files are named after what made them (condition, seed, "
+                                     "inputs); without --out every invocation gets a new folder.")
     gsub = gen.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = gsub.add_parser("sample", help="draw from the prior (VAE, CVAE) or the generator (GAN)")
-    p.add_argument("--n", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=4, help="how many sounds (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the draws (default: %(default)s)")
     p = gsub.add_parser("interpolate", help="walk the latent path between two audio files (AE, VAE, CVAE)")
-    p.add_argument("a")
-    p.add_argument("b")
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--method", default="linear", choices=("linear", "slerp"))
+    p.add_argument("a", help="audio file at the start of the path (its first 1.008 s are used)")
+    p.add_argument("b", help="audio file at the end of the path")
+    p.add_argument("--steps", type=int, default=8, help="points on the path, ends included (default: %(default)s)")
+    p.add_argument("--method", default="linear", choices=("linear", "slerp"),
+                   help="straight line or spherical path between the codes (default: %(default)s)")
     p = gsub.add_parser("transfer", help="move audio files from one class to another, e.g. --from clean --to chorus")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--from", dest="source", required=True)
-    p.add_argument("--to", dest="target", required=True)
-    p.add_argument("--alpha", type=float, default=1.0, help="how far along the attribute vector (AE/VAE)")
+    p.add_argument("files", nargs="+", help="audio files to move (their first 1.008 s are used)")
+    p.add_argument("--from", dest="source", required=True, help="the class the files are in, e.g. clean")
+    p.add_argument("--to", dest="target", required=True, help="the class to move them to, e.g. chorus")
+    p.add_argument("--alpha", type=float, default=1.0,
+                   help="how far along the attribute vector, AE/VAE only (default: %(default)s)")
     p.add_argument("--data", default=None, help="dataset for the attribute vector (default: the model's)")
-    p.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+    p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                   help="profile of that dataset, if synthetic (default: %(default)s)")
     for p in gsub.choices.values():
         p.add_argument("--model", required=True, help="an export folder (OUT/export of `dl4mir train`)")
-        p.add_argument("--out", default=None, help="output folder (default: runs/generate/<action>)")
-        p.add_argument("--n-iter", type=int, default=64, help="Griffin-Lim iterations")
+        p.add_argument("--out", default=None,
+                       help="output folder (default: a new runs/generate/<action>-<settings>[-N] per invocation)")
+        p.add_argument("--n-iter", type=int, default=64, help="Griffin-Lim iterations (default: %(default)s)")
         if p.prog.split()[-1] != "transfer":
-            p.add_argument("--condition", default=None, help="class to generate (conditional models), e.g. chorus")
+            p.add_argument("--condition", default=None,
+                           help="class to generate, needed by conditional models, e.g. chorus (default: none)")
     gen.set_defaults(func=cmd_generate)
 
     lessons = sub.add_parser("lessons", help="list the course's lessons or run one",
@@ -354,20 +370,41 @@ def _metrics_line(rep: dict) -> str:
     return ", ".join(f"{k} {v:.4f}" for k, v in rep.items() if k != "n") + f" (n={rep['n']})"
 
 
+def _new_folder(base) -> "Path":
+    """``base``, or ``base-2``, ``base-3`` … : the first that does not exist yet."""
+    from pathlib import Path
+
+    base, n = Path(base), 2
+    path = base
+    while path.exists():
+        path, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return path
+
+
 def cmd_generate(args) -> int:
     from pathlib import Path
 
     from dl4mir.generate import commands
 
-    out = Path(args.out or Path("runs") / "generate" / args.action)
+    if args.action == "sample":
+        what = f"{args.condition or 'prior'}-seed{args.seed}"
+    elif args.action == "interpolate":
+        what = f"{Path(args.a).stem}-to-{Path(args.b).stem}"
+    else:
+        what = f"{args.source}-to-{args.target}"
+    out = Path(args.out) if args.out else _new_folder(Path("runs") / "generate" / f"{args.action}-{commands.slug(what)}")
     if args.action == "sample":
         res = commands.sample(args.model, out, n=args.n, condition=args.condition, seed=args.seed, n_iter=args.n_iter)
     elif args.action == "interpolate":
         res = commands.interpolate(args.model, args.a, args.b, out, steps=args.steps, condition=args.condition,
                                    method=args.method, n_iter=args.n_iter)
     else:
-        batch = commands.transfer(args.model, args.files, out, source=args.source, target=args.target,
-                                  alpha=args.alpha, data=args.data, profile=args.profile, n_iter=args.n_iter)["result"]
+        res = commands.transfer(args.model, args.files, out, source=args.source, target=args.target,
+                                alpha=args.alpha, data=args.data, profile=args.profile, n_iter=args.n_iter)
+    for notice in res["notices"]:
+        print(f"note: {notice}")
+    if args.action == "transfer":
+        batch = res["result"]
         for src, dst in batch.ok.items():
             print(f"{src} -> {dst}")
         if batch.failures:
@@ -401,9 +438,20 @@ def cmd_evaluate(args) -> int:
 def cmd_predict(args) -> int:
     from dl4mir.train.predict import predict_files
 
-    res = predict_files(args.model, args.files, top_k=args.top)
-    for path, top in res.ok.items():
-        print(f"{path}: " + ", ".join(f"{c} {p:.3f}" for c, p in top))
+    res = predict_files(args.model, args.files, top_k=args.top, hop_s=args.hop)
+    if args.json:
+        print(json.dumps({"predictions": {path: pred.to_json() for path, pred in res.ok.items()},
+                          "failures": [{"file": f, "cause": c} for f, c in res.failures]}, indent=1))
+        return 1 if res.failures else 0
+    shown = lambda top: ", ".join(f"{c} {p:.3f}" for c, p in top)  # noqa: E731
+    for path, pred in res.ok.items():
+        n = len(pred.windows)
+        print(f"{path} ({pred.duration_s:.2f} s, {n} window{'s' * (n > 1)}): {shown(pred.top)}")
+        for w in pred.warnings:
+            print(f"  warning: {w}")
+        if args.per_window:
+            for w in pred.windows:
+                print(f"  {w['start_s']:7.2f}–{w['end_s']:.2f} s: {shown(w['top'])}")
     if res.failures:
         print(res.summary())
         return 1

@@ -185,3 +185,30 @@ def test_real_egfxset_recording_loads():
     assert 0.01 < np.abs(y).max() <= 1.0
     y16, sr16 = audio.load(EGFX_SAMPLE / "TapeEcho" / "Bridge" / "2-0.wav", sr=16000)
     assert sr16 == 16000 and abs(len(y16) - len(y) / 3) <= 1
+
+
+# ---------------------------------------------------------------- what predict warns about
+def _note(sr=16000, seconds=1.0, amp=0.3):
+    t = np.arange(int(sr * seconds)) / sr
+    return (amp * np.sin(2 * np.pi * 220 * t) * np.exp(-2 * t)).astype(np.float32)
+
+
+def test_input_warnings_name_silence_quiet_clipping_and_short_input():
+    from dl4mir.train.predict import input_warnings
+
+    sr = 16000
+    assert input_warnings(_note(sr), sr, window_s=1.0) == []
+    assert input_warnings(np.zeros(sr, np.float32), sr, window_s=1.0)[0].startswith("silent")
+    assert input_warnings(_note(sr, amp=10 ** (-75 / 20)), sr, window_s=1.0)[0].startswith("near-silent")
+    clipped = np.clip(4 * _note(sr), -1, 1)
+    assert any(w.startswith("clipped") for w in input_warnings(clipped, sr, window_s=1.0))
+    assert any("much shorter" in w for w in input_warnings(_note(sr, seconds=0.1), sr, window_s=1.0))
+
+
+def test_windows_cover_every_sample():
+    from dl4mir.train.predict import window_starts
+
+    assert window_starts(100, window=200, hop=50) == [0]
+    starts = window_starts(1000, window=300, hop=250)
+    assert starts == [0, 250, 500, 700] and starts[-1] + 300 == 1000
+    assert window_starts(1000, window=500, hop=250) == [0, 250, 500]

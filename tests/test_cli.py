@@ -108,8 +108,32 @@ def test_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
     broken.write_bytes(stereo.read_bytes()[:60])
     assert main(["predict", "--model", str(out / "export"), str(stereo), str(broken)]) == 1
     text = capsys.readouterr().out
-    assert f"{stereo}: " in text and "1 failed" in text and "broken.wav" in text
+    assert f"{stereo} (1.00 s, " in text and "1 failed" in text and "broken.wav" in text
     assert main(["evaluate", str(tmp_path)]) == 2
+
+    # the whole file is heard, window by window; a file and its first window no longer get the same answer
+    sr = 16000
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * sr) / sr
+    head = 0.3 * np.sin(2 * np.pi * 196 * t) * np.exp(-3 * t)
+    long, first = tmp_path / "long.wav", tmp_path / "first.wav"
+    sf.write(str(long), np.concatenate([head, 0.3 * rng.standard_normal(6 * sr)]), sr)
+    sf.write(str(first), head, sr)
+    sf.write(str(tmp_path / "silent.wav"), np.zeros(sr), sr)
+    sf.write(str(tmp_path / "short.wav"), head[: sr // 10], sr)
+    assert main(["predict", "--model", str(out / "export"), "--json", "--hop", "0.5", str(long), str(first),
+                 str(tmp_path / "silent.wav"), str(tmp_path / "short.wav")]) == 0
+    got = json.loads(capsys.readouterr().out)["predictions"]
+    window_s = got[str(first)]["windows"][0]["end_s"]
+    windows = got[str(long)]["windows"]
+    assert windows[-1]["end_s"] == pytest.approx(8.0) and len(windows) == int((8.0 - window_s) / 0.5) + 1
+    assert got[str(long)]["top"] != got[str(first)]["top"]
+    assert got[str(long)]["warnings"] == [] and got[str(first)]["warnings"] == []
+    assert any(w.startswith("silent") for w in got[str(tmp_path / "silent.wav")]["warnings"])
+    assert any("much shorter than the model's" in w for w in got[str(tmp_path / "short.wav")]["warnings"])
+    assert main(["predict", "--model", str(out / "export"), "--per-window", str(tmp_path / "silent.wav")]) == 0
+    text = capsys.readouterr().out
+    assert "  warning: silent" in text and "   0.00–" in text
 
 
 @pytest.mark.slow
@@ -142,7 +166,7 @@ def test_predict_sees_exactly_what_training_saw(tmp_path):
     with torch.no_grad():
         expected = torch.softmax(model(data.X[row:row + 1])[0], 0)
     got = predict_files(out / "export", [clips[data.clip_ids[row]].path], top_k=len(meta["classes"]))
-    probs = dict(next(iter(got.ok.values())))
+    probs = dict(next(iter(got.ok.values())).windows[0]["top"])  # the first window is the training crop
     for i, name in enumerate(meta["classes"]):
         assert probs[name] == pytest.approx(float(expected[i]), abs=1e-5)
 

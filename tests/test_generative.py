@@ -254,23 +254,38 @@ def test_train_and_generate_from_the_command_line(quick_guitar_fx, tmp_path):
     p = _cli("generate", "sample", "--model", str(cvae), "--condition", "chorus", "--n", "2", "--n-iter", "4",
              "--out", str(tmp_path / "s"), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert sorted(f.name for f in (tmp_path / "s").iterdir()) == ["sample_00.wav", "sample_01.wav", "samples.png"]
+    assert sorted(f.name for f in (tmp_path / "s").iterdir()) == [
+        "sample_chorus_seed0_00.wav", "sample_chorus_seed0_01.wav", "samples_chorus_seed0.png"]
     import soundfile as sf
 
-    info = sf.info(str(tmp_path / "s" / "sample_00.wav"))
+    info = sf.info(str(tmp_path / "s" / "sample_chorus_seed0_00.wav"))
     assert info.samplerate == SR and info.frames == SPEC.n_samples
+    # without --out, every invocation gets its own folder: nothing made earlier is overwritten
+    for condition in ("chorus", "clean", "clean"):
+        p = _cli("generate", "sample", "--model", str(cvae), "--condition", condition, "--n", "1", "--n-iter", "2",
+                 cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+    assert sorted(f.name for f in (tmp_path / "runs" / "generate").iterdir()) == [
+        "sample-chorus-seed0", "sample-clean-seed0", "sample-clean-seed0-2"]
 
     clips = [c.path for c in quick_guitar_fx.clips[:2]]
+    y, sr = sf.read(str(clips[1]))
+    clips[1] = tmp_path / "long.wav"  # 3 s: cut to the model's length, and said so
+    sf.write(str(clips[1]), np.tile(y, 3), sr)
     p = _cli("generate", "interpolate", *map(str, clips), "--model", str(ae), "--steps", "3", "--n-iter", "2",
              "--out", str(tmp_path / "i"), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert (tmp_path / "i" / "interpolation.wav").is_file() and (tmp_path / "i" / "interpolation.png").is_file()
+    what = f"{clips[0].stem}_to_{clips[1].stem}_linear"
+    assert (tmp_path / "i" / f"{what}.wav").is_file() and (tmp_path / "i" / f"{what}.png").is_file()
+    assert (tmp_path / "i" / f"{what}_step02.wav").is_file()
+    assert f"note: {clips[1]}: 3.00 s long; only its first 1.008 s is used" in p.stdout
+    assert f"note: {clips[0]}" not in p.stdout
 
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     p = _cli("generate", "transfer", str(clips[0]), str(bad), "--model", str(cvae), "--from", "clean", "--to", "chorus",
              "--n-iter", "2", "--out", str(tmp_path / "t"), cwd=tmp_path)
-    assert p.returncode == 1 and "bad.wav" in p.stdout and (tmp_path / "t" / "transfer_00.wav").is_file()
+    assert p.returncode == 1 and "bad.wav" in p.stdout and (tmp_path / "t" / f"{clips[0].stem}_clean_to_chorus.wav").is_file()
 
     for args, message in ((("sample", "--model", str(cvae), "--condition", "wah"), "unknown condition 'wah'"),
                           (("sample", "--model", str(ae)), "no prior"),

@@ -41,6 +41,11 @@ class LogMagnitude:
     def duration_s(self) -> float:
         return self.n_samples / self.sr
 
+    @property
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(0, duration_s, 0, sr/2)``: seconds and Hz for drawing an ``(n_freq, n_frames)`` image."""
+        return (0.0, self.duration_s, 0.0, self.sr / 2)
+
     def feature_spec(self):
         """The cached feature (:mod:`dl4mir.features.cache`) the representation is computed from."""
         return FeatureSpec("stft_mag", sr=self.sr, duration_s=self.duration_s,

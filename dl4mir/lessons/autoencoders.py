@@ -91,10 +91,10 @@ def run(ctx) -> dict:
     ctx.wav("original_griffin_lim", gl_orig[k], SPEC.sr, "Its magnitudes only, phase rebuilt by Griffin-Lim (64 iterations)")
     for n in names:
         ctx.wav(n.replace(" ", "_").replace("=", ""), rendered[n][k], SPEC.sr, f"{n} reconstruction (Griffin-Lim)")
-    panels = [("original", raw_te[listen[k]], "bin")] + [(n, latent.to_raw(recon[n][listen[k]], data.norm), "bin")
-                                                           for n in names]
+    panels = [("original", raw_te[listen[k]], "frequency (Hz)")] + [
+        (n, latent.to_raw(recon[n][listen[k]], data.norm), "frequency (Hz)") for n in names]
     plots.image_panels(ctx.figure("reconstructions", "Log-magnitude spectrograms: a held-out clip and its reconstructions"),
-                       panels, ncols=3)
+                       panels, ncols=3, extent=SPEC.extent)
 
     # 3. denoising: the d=16 autoencoder fine-tuned on corrupted inputs (noise + a masked band) with clean targets,
     #    compared with the same autoencoder before fine-tuning, on the same corrupted test clips

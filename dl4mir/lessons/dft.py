@@ -73,8 +73,8 @@ def run(ctx) -> dict:
     ctx.wav("aliased_tone", 0.3 * tone, 8000, "A 5 kHz sine sampled at 8 kHz: what you hear is 3 kHz")
     S, stft_err = stft_frame_by_hand(y)
     plots.image_panels(ctx.figure("spectrogram", "Log-magnitude spectrogram: one DFT per 32 ms frame"),
-                       [("|STFT| (dB)", F.amplitude_to_db(np.abs(S), ref=float(np.abs(S).max())), "frequency bin")],
-                       ncols=1)
+                       [("|STFT| (dB)", F.amplitude_to_db(np.abs(S), ref=float(np.abs(S).max())), "frequency (Hz)")],
+                       ncols=1, extent=(0.0, len(y) / sr, 0.0, sr / 2))
     dims = {"samples_per_clip": int(len(y)), "sample_rate": int(sr), "stft_bins_x_frames": list(S.shape),
             "stft_values": int(S.size), "samples_per_minute_cd_quality": 44100 * 60 * 2}
     return {

@@ -78,7 +78,8 @@ def run(ctx) -> dict:
     a, b = _pick(data, te, "clean", "Bridge"), _pick(data, te, "clean", "Neck")
     _, path = latent.interpolate(cvae, data.X[a].numpy(), data.X[b].numpy(), steps=6, cond=int(data.y[a]))
     plots.image_panels(ctx.figure("interpolation", "Decoded spectrograms along the straight line between two codes"),
-                       [(f"t = {t:.1f}", raw(p), "bin") for t, p in zip(np.linspace(0, 1, 6), path)], ncols=3)
+                       [(f"t = {t:.1f}", raw(p), "frequency (Hz)") for t, p in zip(np.linspace(0, 1, 6), path)],
+                       ncols=3, extent=SPEC.extent)
     ctx.wav("interpolation", np.concatenate(list(G.audio(path, data))), SPEC.sr,
             "Interpolation between a clean note on the bridge pickup and one on the neck pickup, 6 steps of 1 s")
 
@@ -119,8 +120,8 @@ def run(ctx) -> dict:
     k = [int(np.flatnonzero(cond == effects.index(e))[0]) for e in ("clean", "tube screamer", "hall reverb")
          if e in effects]
     plots.image_panels(ctx.figure("samples", "Conditional samples (top: CVAE, bottom: GAN)"),
-                       [(f"{n.upper()}: {effects[cond[i]]}", raw(generated[n][i]), "bin")
-                        for n in models for i in k], ncols=max(1, len(k)))
+                       [(f"{n.upper()}: {effects[cond[i]]}", raw(generated[n][i]), "frequency (Hz)")
+                        for n in models for i in k], ncols=max(1, len(k)), extent=SPEC.extent)
     transfer_modulation = float(np.mean(moved_types == "modulation"))
     return {
         "headline": {"judge_accuracy": judge_acc,

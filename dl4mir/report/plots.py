@@ -32,16 +32,18 @@ def _save(fig, path) -> Path:
     return path
 
 
-def image_panels(path, panels, *, title: str = "", ncols: int = 2) -> Path:
-    """``panels``: list of ``(title, 2-D array (rows = frequency/coefficient), ylabel)`` drawn as images."""
+def image_panels(path, panels, *, title: str = "", ncols: int = 2, extent=None) -> Path:
+    """``panels``: list of ``(title, 2-D array (rows = frequency/coefficient), ylabel)`` drawn as images.
+    ``extent``: ``(t0_s, t1_s, f0, f1)`` puts seconds on the x axis and the rows' units (e.g. Hz) on the y axis;
+    without it the axes count frames and rows."""
     plt = _plt()
     nrows = int(np.ceil(len(panels) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 3 * nrows), squeeze=False)
     for ax, (name, img, ylabel) in zip(axes.flat, panels):
-        im = ax.imshow(img, origin="lower", aspect="auto", cmap="magma")
+        im = ax.imshow(img, origin="lower", aspect="auto", cmap="magma", extent=extent)
         ax.set_title(_text(name))
         ax.set_ylabel(_text(ylabel))
-        ax.set_xlabel("frame")
+        ax.set_xlabel("frame" if extent is None else "time (s)")
         fig.colorbar(im, ax=ax)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")

@@ -1,18 +1,76 @@
-"""Classify any audio file with an exported model: any sample rate, any channel count (mixed down), any length
-(cropped or zero-padded to the training duration).  Bad files are reported at the end, never skipped silently."""
+"""Classify any audio file with an exported model: any sample rate, any channel count (mixed down), any length.
+
+The model's window (its training ``duration_s``) slides over the whole file with a hop (default: half a window);
+the file's answer is the mean of the windows' probabilities (values, for regression).  Input a model was not
+trained for — silent, near-silent, much shorter than the window, clipped — is answered with a warning, never
+silently.  Bad files are reported at the end, never skipped silently."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dl4mir.audio import BatchResult, load
-from dl4mir.errors import AudioError, ConfigError
+from dl4mir.audio import BatchResult, fit_to_length, load, resample
+from dl4mir.errors import AudioError, ConfigError, ParameterError
 from dl4mir.features.bands import standardize_bands
 from dl4mir.features.cache import FeatureSpec
 from dl4mir.train.checkpoint import load_exported
+
+SILENT_PEAK_DBFS = -80.0  # below this peak a file is digital silence or a noise floor
+QUIET_RMS_DBFS = -60.0  # below this RMS, far quieter than any note the models were trained on
+CLIPPED_SHARE = 0.001  # share of samples at full scale above which a file counts as clipped
+SHORT_SHARE = 0.5  # a file shorter than this share of the model's window is mostly zero-padding
+BATCH = 64  # windows per forward pass
+
+
+@dataclass
+class Prediction:
+    """One file's answer: ``top`` is ``[(class, mean probability), …]`` (``[(task, value)]`` for regression)."""
+
+    top: list
+    duration_s: float
+    warnings: list[str] = field(default_factory=list)
+    windows: list[dict] = field(default_factory=list)  # {"start_s", "end_s", "top"} per window
+
+    def to_json(self) -> dict:
+        return {"top": [{"label": c, "score": p} for c, p in self.top], "duration_s": self.duration_s,
+                "warnings": self.warnings, "windows": self.windows}
+
+
+def _dbfs(x: float) -> float:
+    return 20 * np.log10(max(x, 1e-12))
+
+
+def input_warnings(y: np.ndarray, sr: int, *, window_s: float) -> list[str]:
+    """What is unusual about a mono signal ``y`` as input to a model trained on ``window_s``-second notes."""
+    out = []
+    peak = float(np.abs(y).max()) if len(y) else 0.0
+    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+    if _dbfs(peak) < SILENT_PEAK_DBFS:
+        out.append(f"silent (peak {_dbfs(peak):.0f} dBFS): the answer means nothing")
+    elif _dbfs(rms) < QUIET_RMS_DBFS:
+        out.append(f"near-silent (RMS {_dbfs(rms):.0f} dBFS): far quieter than the training notes")
+    clipped = float(np.mean(np.abs(y) >= 0.999)) if len(y) else 0.0
+    if clipped > CLIPPED_SHARE:
+        out.append(f"clipped ({clipped:.1%} of samples at full scale)")
+    if len(y) < SHORT_SHARE * window_s * sr:
+        out.append(f"{len(y) / sr:.2f} s long, much shorter than the model's {window_s:.2f} s window "
+                   "(the rest is zero-padding)")
+    return out
+
+
+def window_starts(n: int, *, window: int, hop: int) -> list[int]:
+    """Starts of windows of ``window`` samples every ``hop`` over ``n`` samples; the last window ends at the end
+    so no sample is left out (one window, zero-padded, when ``n <= window``)."""
+    if n <= window:
+        return [0]
+    starts = list(range(0, n - window + 1, hop))
+    if starts[-1] + window < n:
+        starts.append(n - window)
+    return starts
 
 
 def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:
@@ -22,27 +80,51 @@ def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:
     return standardize_bands(x, norm)  # (n_mels, frames)
 
 
-def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, max_channels: int = 8) -> BatchResult:
-    """``BatchResult`` whose ``ok`` maps each path to its top-k ``[(class, probability), …]`` (or value)."""
+def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, hop_s: float | None = None,
+                  max_channels: int = 8) -> BatchResult:
+    """``BatchResult`` whose ``ok`` maps each path to its :class:`Prediction`.  ``hop_s``: seconds between
+    window starts (default: half the model's window)."""
     model, meta = load_exported(Path(export_dir))
     if meta.get("kind") == "generative":
         raise ConfigError(f"{export_dir} holds a generative model ({meta['model']}); use `dl4mir generate`")
     spec = FeatureSpec.parse(meta["feature_spec"])
+    window_s = float(spec.duration_s or 0)
+    if window_s <= 0:
+        raise ConfigError(f"{export_dir}: the model's feature spec {spec} has no duration_s window")
+    hop_s = window_s / 2 if hop_s is None else hop_s
+    if not hop_s > 0:
+        raise ParameterError(f"hop must be positive seconds, got {hop_s}")
+    window, hop = int(round(window_s * spec.sr)), max(1, int(round(hop_s * spec.sr)))
+    at_window = replace(spec, offset_s=0.0)  # windows are cut here; the training crop's offset does not apply
     result = BatchResult()
     for p in paths:
         try:
-            y, _ = load(p, sr=spec.sr, mono=True, max_channels=max_channels)
-            with torch.no_grad():
-                out = model(prepare_input(y, spec, meta["norm"])[None])[0]
+            y, file_sr = load(p, sr=None, mono=True, max_channels=max_channels)
         except AudioError as exc:
             result.failures.append((os.fspath(p), exc.cause))
             continue
+        warnings = input_warnings(y, file_sr, window_s=window_s)  # at the file's rate: clipping is exact there
+        y = resample(y, orig_sr=file_sr, target_sr=spec.sr)
+        starts = window_starts(len(y), window=window, hop=hop)
+        x = torch.stack([prepare_input(fit_to_length(y[s:s + window], length=window), at_window, meta["norm"])
+                         for s in starts])
+        with torch.no_grad():
+            out = torch.cat([model(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
         if meta["kind"] == "classification":
-            probs = torch.softmax(out, dim=0)
-            top = torch.topk(probs, min(top_k, len(probs)))
-            result.ok[os.fspath(p)] = [(meta["classes"][i], float(v)) for v, i in zip(top.values, top.indices)]
+            probs = torch.softmax(out, dim=1)  # (windows, classes)
+            per_window = [_top(pr, meta["classes"], top_k) for pr in probs]
+            top = _top(probs.mean(0), meta["classes"], top_k)
         else:
             norm = meta["norm"]
-            value = float(out.squeeze()) * norm.get("target_std", 1.0) + norm.get("target_mean", 0.0)
-            result.ok[os.fspath(p)] = [(meta["task"], value)]
+            values = out.reshape(len(out)) * norm.get("target_std", 1.0) + norm.get("target_mean", 0.0)
+            per_window = [[(meta["task"], float(v))] for v in values]
+            top = [(meta["task"], float(values.mean()))]
+        windows = [{"start_s": s / spec.sr, "end_s": min(s + window, len(y)) / spec.sr, "top": t}
+                   for s, t in zip(starts, per_window)]
+        result.ok[os.fspath(p)] = Prediction(top=top, duration_s=len(y) / spec.sr, warnings=warnings, windows=windows)
     return result
+
+
+def _top(probs: torch.Tensor, classes: list, k: int) -> list:
+    top = torch.topk(probs, min(k, len(probs)))
+    return [(classes[i], float(v)) for v, i in zip(top.values, top.indices)]
