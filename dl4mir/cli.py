@@ -56,8 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH (default: %(default)s)")
     run.add_argument("--out", default="runs", help="folder for runs (default: %(default)s)")
     run.add_argument("--run-id", default=None, help="name of this run (default: <profile>-<timestamp>)")
-    run.add_argument("--only", default=None, help="comma-separated steps to run (see `dl4mir lessons list`)")
-    run.add_argument("--skip", default=None, help="comma-separated steps to leave out")
+    run.add_argument("--only", default=None,
+                     help="comma-separated steps to run (see `dl4mir lessons list`; default: every step)")
+    run.add_argument("--skip", default=None, help="comma-separated steps to leave out (default: none)")
     run.add_argument("--force", action="store_true", help="redo steps that a previous run with this id finished")
     run.set_defaults(func=cmd_run)
 
@@ -173,8 +174,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lessons_list)
     p = lsub.add_parser("run", help="run one lesson")
     p.add_argument("name", help="lesson name, e.g. pca-effects")
-    p.add_argument("--profile", default="default", choices=("quick", "default", "full"))
-    p.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH")
+    p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                   help="quick: a smoke test; default: the course; full: longer training (default: %(default)s)")
+    p.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH (default: %(default)s)")
     p.add_argument("--out", default=None, help="output folder (default: runs/lessons/<name>)")
     p.set_defaults(func=cmd_lessons_run)
 
@@ -195,7 +197,8 @@ def _parser() -> argparse.ArgumentParser:
         p = fsub.add_parser(action, help=helptext)
         p.add_argument("--dataset", required=True, help="dataset name or NAME:PATH")
         p.add_argument("--spec", required=True, help="feature spec, e.g. logmel:n_mels=32")
-        p.add_argument("--profile", default="default", choices=("quick", "default", "full"))
+        p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                       help="size of a synthetic dataset (default: %(default)s)")
         if action == "extract":
             p.add_argument("--shard", default="0/1", help="i/n: this machine's share of the clips (default: all)")
             p.set_defaults(func=cmd_features_extract)
@@ -214,7 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_list)
 
     p = dsub.add_parser("make", help="generate a synthetic dataset (skipped if already complete)")
-    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels"))
+    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels"), help="which synthetic dataset")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                    help="quick: for tests; default: the course at 16 kHz; full: the real dataset's size")
     p.add_argument("--out", default=None, help="folder to write into (default: the dl4mir cache, $DL4MIR_HOME)")
@@ -243,13 +246,17 @@ def _parser() -> argparse.ArgumentParser:
                                     "holds out string 5; vowels hold out random speakers; TinySOL uses its "
                                     "official folds.")
     _add_dataset_args(p)
-    p.add_argument("--group", default=None, help="group key that must not straddle splits (e.g. string, pickup, speaker)")
-    p.add_argument("--test-groups", default=None, help="comma-separated groups for the test set (e.g. 5)")
-    p.add_argument("--test-fraction", type=float, default=0.2, help="if no test groups: fraction drawn at random")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds on the development set")
-    p.add_argument("--stratify", default=None, help="label to balance across folds (e.g. effect)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="write the split as JSON here")
+    p.add_argument("--group", default=None, help="group key that must not straddle splits, e.g. string, pickup, "
+                                                   "speaker (default: the layout's convention)")
+    p.add_argument("--test-groups", default=None,
+                   help="comma-separated groups for the test set, e.g. 5 (default: the layout's convention)")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="if no test groups: share of the groups drawn at random (default: %(default)s)")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds on the development set "
+                                                        "(default: %(default)s)")
+    p.add_argument("--stratify", default=None, help="label to balance across folds, e.g. effect (default: none)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random choices (default: %(default)s)")
+    p.add_argument("--out", default=None, help="write the split as JSON here (default: print only)")
     p.set_defaults(func=cmd_data_split)
     return parser
 
@@ -486,7 +493,7 @@ def cmd_features_list(args) -> int:
 
     for name, params in FEATURE_DEFAULTS.items():
         shown = ", ".join(f"{k}={v}" for k, v in params.items())
-        print(f"{name:12s} {shown}  (+ sr, duration_s, offset_s)")
+        print(f"{name:12s} {shown}  (+ sr=16000, duration_s=whole clip, offset_s=0)")
     return 0
 
 

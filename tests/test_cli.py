@@ -239,3 +239,27 @@ def test_user_errors_are_one_line_and_debug_shows_the_traceback(tmp_path, capsys
 
     with pytest.raises(ConfigError, match="unknown model"):
         main(["--debug", "train", "nonsense-net"])
+
+
+def test_every_option_has_a_help_line_with_its_default():
+    import argparse
+
+    from dl4mir.cli import _parser
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}")
+            elif not isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+                yield path, action
+
+    missing = []
+    for path, action in walk(_parser(), "dl4mir"):
+        name = "/".join(action.option_strings) or action.dest
+        if not action.help:
+            missing.append(f"{path} {name}: no help")
+        elif (action.option_strings and not action.required and action.nargs != 0  # flags are off by default
+              and "default" not in action.help):
+            missing.append(f"{path} {name}: help does not say the default")
+    assert not missing, "\n".join(missing)

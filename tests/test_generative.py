@@ -161,6 +161,11 @@ def test_vae_kl_warm_up_and_free_bits():
     kl_dims = (0.5 * (mu ** 2 + logvar.exp() - 1 - logvar)).mean(0)
     torch.testing.assert_close(out_late["loss"], recon + 2.0 * kl_dims.clamp_min(0.5).sum() / cells)
     torch.testing.assert_close(out_late["kl"], kl_dims.sum())
+    # the logged terms add up to the loss, and validation (step=None) scores the full β whatever the warm-up
+    for out in (out0, out_late, vae(x, step=None)):
+        torch.testing.assert_close(out["recon"] + out["beta_kl"], out["loss"])
+    assert float(out0["beta_t"]) == 0.0 and float(vae(x, step=None)["beta_t"]) == 2.0
+    torch.testing.assert_close(vae(x, step=None)["loss"], out_late["loss"])
 
 
 def test_gan_losses_move_only_their_own_player():

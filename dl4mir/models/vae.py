@@ -13,6 +13,10 @@ spectrogram cells (so one learning rate suits any image size)::
 * **free bits**: each latent dimension's batch-mean KL below ``free_bits`` nats costs nothing, which keeps
   dimensions from collapsing to the prior (Kingma et al. 2016).  The logged ``kl`` is always the true KL.
 
+The logged terms add up to the loss: ``loss = recon + beta_kl`` with ``recon = Σ (x − x̂)² / (2 s²) / (F·T)`` and
+``beta_kl = β_t · Σ_j max(KL_j, free_bits) / (F·T)``; ``beta_t`` is logged too, so the warm-up can be followed in
+``steps.csv``.  Validation scores the full objective (``step=None``: β_t = β), whatever the warm-up.
+
 With ``n_classes > 0`` encoder and decoder both see a learned embedding of the condition (the effect, say), so the
 code is free to hold what the label does not say; sampling ``z ~ N(0, I)`` with a chosen label generates that class.
 """
@@ -67,10 +71,13 @@ class VAE(nn.Module):
         z = torch.randn(n, self.cfg.latent_dim, generator=generator).to(device)
         return self.decode(z, None if cond is None else cond.to(device))
 
-    def beta_at(self, step: int) -> float:
-        return self.cfg.beta * min(1.0, step / self.cfg.warmup_steps) if self.cfg.warmup_steps else self.cfg.beta
+    def beta_at(self, step: int | None) -> float:
+        """β after ``step`` optimizer steps of warm-up; ``None``: the full β."""
+        if step is None or not self.cfg.warmup_steps:
+            return self.cfg.beta
+        return self.cfg.beta * min(1.0, step / self.cfg.warmup_steps)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, *, step: int = 0) -> dict:
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, *, step: int | None = 0) -> dict:
         if self.embed is None:
             cond = None
         mu, logvar = self.posterior(x, cond)
@@ -81,5 +88,8 @@ class VAE(nn.Module):
         recon_nll = sq.flatten(1).sum(1).mean() / (2 * self.cfg.recon_sigma ** 2)  # per clip, up to a constant
         kl_dims = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).mean(0)  # (d,) batch-mean KL per dimension
         kl_cost = kl_dims.clamp_min(self.cfg.free_bits).sum()
-        loss = (recon_nll + self.beta_at(step) * kl_cost) / cells
-        return {"loss": loss, "recon_mse": sq.mean(), "kl": kl_dims.sum(), "elbo_per_cell": -(recon_nll + kl_dims.sum()) / cells}
+        beta_t = self.beta_at(step)
+        loss = (recon_nll + beta_t * kl_cost) / cells
+        return {"loss": loss, "recon": recon_nll / cells, "beta_kl": beta_t * kl_cost / cells,
+                "beta_t": torch.tensor(beta_t), "kl": kl_dims.sum(), "recon_mse": sq.mean(),
+                "elbo_per_cell": -(recon_nll + kl_dims.sum()) / cells}

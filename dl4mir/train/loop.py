@@ -150,6 +150,9 @@ def _describe(task_kind: str, val: dict) -> str:
         return f"accuracy {val['accuracy']:.4f}"
     if task_kind == "regression":
         return f"MSE {val['mse']:.4f}"
+    if "beta_kl" in val:  # a VAE: the terms of its negative ELBO, so a reader can add them up
+        return (f"loss {val['loss']:.4f} = recon {val['recon']:.4f} + β·KL {val['beta_kl']:.4f} "
+                f"(β {val['beta_t']:g}, KL {val['kl']:.1f} nats per clip), recon MSE {val['recon_mse']:.4f}")
     return ", ".join(f"{k} {v:.4f}" for k, v in val.items() if k != "n")
 
 
@@ -270,7 +273,9 @@ def _end_of_epoch(model, data, state: dict, store: _Checkpoints, cfg: TrainConfi
     if state["bad_epochs"] >= cfg.patience:
         state["stopped_early"] = True
     store.save_last(state)
-    print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val {_describe(data.task_kind, val)}", flush=True)
+    warm_up = state["step_log"][-1].get("beta_t") if state["step_log"] else None
+    note = f"; training β_t {warm_up:g} (warm-up)" if warm_up is not None and warm_up < val.get("beta_t", 0) else ""
+    print(f"epoch {epoch + 1}: train loss {train_loss:.4f}, val {_describe(data.task_kind, val)}{note}", flush=True)
 
 
 def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *, on_step=None) -> dict:
@@ -391,7 +396,7 @@ def _mean_objective(model: nn.Module, data, rows, *, device, batch_size: int = 1
         torch.manual_seed(0)
         for i in range(0, len(rows), batch_size):
             x, y = data.batch(rows[i:i + batch_size])
-            logs = model(x.to(device), y.to(device))
+            logs = model(x.to(device), y.to(device), step=None)  # the full objective: no warm-up discount
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * len(x)
             n += len(x)
