@@ -77,9 +77,11 @@ def _parser() -> argparse.ArgumentParser:
                         epilog="classifiers: mlp, cnn, waveform-cnn, crnn, transformer\n"
                                "generative (log-magnitude spectrograms; the task's label is the condition): ae, "
                                "conv-ae, denoising-ae, vae, conv-vae, cvae, gan\n"
-                               "tasks: effect, effect_type, pickup, string, midi (regression), family, instrument, "
-                               "vowel\n"
+                               "tasks: effect, effect_type, pickup, string, midi (regression) on guitar-fx or "
+                               "egfxset:PATH; family, instrument on instruments or tinysol:PATH; vowel on vowels; "
+                               "genre on gtzan:PATH (fault-filtered split if its lists are in PATH)\n"
                                "examples: dl4mir train cnn --task effect\n"
+                               "          dl4mir train cnn --task genre --data gtzan:/data/GTZAN\n"
                                "          dl4mir train conv-vae --set latent_dim=8 --set beta=0.5\n"
                                "          dl4mir train gan --config gan.toml   ([model] and [train] tables)",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -322,8 +324,8 @@ def cmd_data_split(args) -> int:
     overrides["test_fraction"] = args.test_fraction
     plan = default_split(ds, seed=args.seed, n_folds=args.folds, **overrides)
     sizes = [f"{len(f['train'])}/{len(f['val'])}" for f in plan.folds]
-    print(f"{ds.name}: {plan.strategy} split on {plan.group_key!r}, test groups {plan.test_groups}: "
-          f"{len(plan.test)} test clips; folds train/val {', '.join(sizes)}")
+    groups = f", test groups {', '.join(plan.test_groups)}" if plan.test_groups else ""
+    print(f"{ds.name}: {plan.describe()}{groups}: {len(plan.test)} test clips; folds train/val {', '.join(sizes)}")
     if args.out:
         print(f"written: {plan.save(args.out)}")
     elif args.json:

@@ -15,7 +15,7 @@ from dl4mir.errors import Dl4mirError
 
 def test_pca_matches_sklearn_up_to_sign():
     X = np.random.default_rng(0).standard_normal((200, 6)) @ np.random.default_rng(1).standard_normal((6, 6))
-    ours = PCA(n_components=4).fit(X)
+    ours = PCA(n_components=4, standardize=True).fit(X)
     ref = skd.PCA(n_components=4).fit(StandardScaler().fit_transform(X))
     for a, b in zip(ours.components_, ref.components_):
         assert min(np.abs(a - b).max(), np.abs(a + b).max()) < 1e-6
@@ -23,14 +23,19 @@ def test_pca_matches_sklearn_up_to_sign():
     np.testing.assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=1e-6)
     Z = ours.transform(X)
     assert np.allclose(np.abs(Z), np.abs(ref.transform(StandardScaler().fit_transform(X))), atol=1e-6)
-    full = PCA(n_components=6).fit(X)
+    full = PCA(n_components=6, standardize=True).fit(X)
+    # the default centers only, like scikit-learn's PCA
+    centered, sk = PCA(n_components=3).fit(X), skd.PCA(n_components=3).fit(X)
+    for a, b in zip(centered.components_, sk.components_):
+        assert min(np.abs(a - b).max(), np.abs(a + b).max()) < 1e-6
+    np.testing.assert_allclose(centered.explained_variance_, sk.explained_variance_, rtol=1e-6)
     np.testing.assert_allclose(full.inverse_transform(full.transform(X)), X, atol=1e-8)
 
 
 def test_pca_with_more_features_than_samples_matches_sklearn():
     X = np.random.default_rng(3).standard_normal((40, 300))
     X[:, :5] += 5 * np.random.default_rng(4).standard_normal((40, 1))  # one strong direction
-    ours = PCA(n_components=3).fit(X)
+    ours = PCA(n_components=3, standardize=True).fit(X)
     ref = skd.PCA(n_components=3).fit(StandardScaler().fit_transform(X))
     for a, b in zip(ours.components_, ref.components_):
         assert min(np.abs(a - b).max(), np.abs(a + b).max()) < 1e-6

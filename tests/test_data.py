@@ -263,3 +263,47 @@ def test_split_file_round_trip(tmp_path, quick_guitar_fx):
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(DatasetError, match="not a dl4mir split file"):
         SplitPlan.load(tmp_path / "bad.json")
+
+
+def _gtzan(root, genres=("blues", "jazz"), n=6, seconds=0.5):
+    for genre in genres:
+        for i in range(n):
+            p = root / "gtzan_genre" / "genres" / genre / f"{genre}.{i:05d}.wav"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            t = np.arange(int(22050 * seconds)) / 22050
+            f0 = 110 if genre == "blues" else 440
+            sf.write(str(p), 0.2 * np.sin(2 * np.pi * f0 * (1 + i / 20) * t), 22050)
+    return root
+
+
+def test_gtzan_split_follows_the_fault_filtered_lists_or_says_it_is_random(tmp_path):
+    from dl4mir.data.splits import default_split
+
+    root = _gtzan(tmp_path / "gtzan")
+    plan = default_split(get_dataset(f"gtzan:{root}"))
+    assert plan.strategy == "holdout-group" and "fault-filtered split was not found" in plan.note
+    assert "by clip (no grouping key)" in plan.describe()  # never "split on None"
+
+    lists = {"train_filtered.txt": [0, 1, 2], "valid_filtered.txt": [3], "test_filtered.txt": [4]}  # 5: left out
+    for name, nums in lists.items():
+        (root / name).write_text("".join(f"{g}/{g}.{i:05d}.wav\n" for g in ("blues", "jazz") for i in nums))
+    plan = default_split(get_dataset(f"gtzan:{root}"))
+    assert plan.strategy == "fault-filtered"
+    assert plan.test == ["blues.00004", "jazz.00004"] and plan.folds[0]["val"] == ["blues.00003", "jazz.00003"]
+    assert "blues.00005" not in plan.test + plan.folds[0]["train"] + plan.folds[0]["val"]
+    assert "2 excerpts left out" in plan.note
+
+    (root / "test_filtered.txt").unlink()
+    with pytest.raises(DatasetError, match="missing test_filtered.txt"):
+        default_split(get_dataset(f"gtzan:{root}"))
+
+
+def test_genre_task_trains_on_gtzan_and_needs_the_data_named(tmp_path):
+    from dl4mir.errors import ConfigError
+    from dl4mir.train.data import prepare
+
+    with pytest.raises(ConfigError, match="--data gtzan:"):
+        prepare("genre")
+    data = prepare("genre", data=f"gtzan:{_gtzan(tmp_path / 'g', seconds=1.0)}")
+    assert data.classes == ["blues", "jazz"] and data.task.kind == "classification"
+    assert data.X.shape[-1] == 1 + int(10.0 * 16000) // 256  # the task's 10 s window, zero-padded

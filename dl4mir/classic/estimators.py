@@ -43,13 +43,17 @@ def _top_eigh(M: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 class PCA(TransformerMixin, BaseEstimator):
     """Principal components by eigendecomposition of the covariance matrix, as taught.
 
-    Steps: (optionally) standardize each feature → covariance ``C = XᵀX / (n − 1)`` → eigenvectors of ``C``
+    Steps: center (and, with ``standardize=True``, scale each feature to unit variance, as the course's lesson
+    does) → covariance ``C = XᵀX / (n − 1)`` → eigenvectors of ``C``
     sorted by eigenvalue → project onto the first ``n_components``.  With more features than samples the same
     eigenvectors come from the smaller Gram matrix ``XXᵀ``.  ``explained_variance_ratio_`` is each
     eigenvalue over their sum (the "% variance" of the lesson).
+
+    The default centers only, as scikit-learn's ``PCA`` does; ``standardize=True`` equals scikit-learn's
+    ``StandardScaler`` followed by ``PCA``.
     """
 
-    def __init__(self, n_components: int = 2, standardize: bool = True):
+    def __init__(self, n_components: int = 2, standardize: bool = False):
         self.n_components = n_components
         self.standardize = standardize
 

@@ -178,13 +178,37 @@ class GTZANReader(MirdataReader):
             out[clip_id] = {"audio": rel, **ann}
         return out
 
+    # The field's convention: the fault-filtered split (Kereliuk, Sturm & Larsen 2015), which keeps each artist in
+    # one split and leaves out repeated, distorted and mislabelled excerpts.  Its lists (lines like
+    # ``blues/blues.00012.wav``) are put in the dataset's folder by the user; dl4mir ships no copy.
+    SPLIT_FILES = {"train": "train_filtered.txt", "val": "valid_filtered.txt", "test": "test_filtered.txt"}
+
     def clips(self, root, index):
         ds = self.mirdata_dataset(root, index)
+        split = self.filtered_split(root)
         out = []
         for clip_id, (rel, _) in index.entries.items():
             t = ds.track(clip_id)
             labels = {"genre": t.genre, "tempo_bpm": _read_bpm(t.tempo_path) if t.tempo_path else None}
-            out.append(Clip(clip_id, safe_path(root, rel), labels, {"genre": t.genre}, self.name))
+            groups = {"genre": t.genre}
+            if split is not None:  # excerpts the filtered split leaves out are kept, marked "excluded"
+                groups["filtered_split"] = split.get("/".join(Path(rel).parts[-2:]), "excluded")
+            out.append(Clip(clip_id, safe_path(root, rel), labels, groups, self.name))
+        return out
+
+    def filtered_split(self, root) -> dict[str, str] | None:
+        """``{"<genre>/<file>.wav": "train" | "val" | "test"}`` from the fault-filtered split's lists in ``root``;
+        ``None`` if none of them is there."""
+        paths = {name: Path(root) / f for name, f in self.SPLIT_FILES.items()}
+        if not any(p.is_file() for p in paths.values()):
+            return None
+        missing = [p.name for p in paths.values() if not p.is_file()]
+        if missing:
+            raise DatasetError(f"{root}: the fault-filtered split needs all three lists; missing {', '.join(missing)}")
+        out = {}
+        for name, p in paths.items():
+            for line in p.read_text(encoding="utf-8").split():
+                out["/".join(Path(line).parts[-2:])] = name
         return out
 
 

@@ -245,11 +245,25 @@ class FeatureTable:
         return np.array([lab[key] for lab in self.labels])
 
     def save(self, path: str | os.PathLike) -> Path:
+        """An ``.npz`` any NumPy reads without pickles: ``X``, ``clip_ids``, ``spec``, and one array per label
+        (``label_<name>``) and per group key (``group_<name>``), row-aligned with ``X``."""
         path = Path(path)
-        np.savez_compressed(path, X=self.X, clip_ids=np.array(self.clip_ids),
-                            labels=np.array(json.dumps(self.labels, default=str)),
-                            groups=np.array(json.dumps(self.groups)), spec=np.array(str(self.spec)))
+        columns = {**_columns(self.labels, "label_"), **_columns(self.groups, "group_")}
+        np.savez_compressed(path, X=self.X, clip_ids=np.array(self.clip_ids, dtype=str), spec=np.array(str(self.spec)),
+                            **columns)
         return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
+
+
+def _columns(rows: list[dict], prefix: str) -> dict[str, np.ndarray]:
+    """Dicts per row → one array per key.  A column whose values are all numbers stays numeric; any other column
+    (text, or a value missing for some rows, written as "") is stored as strings."""
+    keys = sorted({k for row in rows for k in row})
+    out = {}
+    for key in keys:
+        values = [row.get(key) for row in rows]
+        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in values)
+        out[prefix + key] = np.array(values) if numeric else np.array(["" if v is None else str(v) for v in values])
+    return out
 
 
 def load_table(dataset, spec: FeatureSpec, *, compute_missing: bool = True,

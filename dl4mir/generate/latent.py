@@ -134,7 +134,7 @@ def latent_map(Z, *, method: str = "pca", seed: int = 0) -> np.ndarray:
     if Z.shape[1] <= 2:
         return np.pad(Z, ((0, 0), (0, 2 - Z.shape[1])))
     if method == "pca":
-        return PCA(n_components=2, standardize=False).fit_transform(Z)
+        return PCA(n_components=2).fit_transform(Z)
     if method == "umap":
         try:
             import umap

@@ -35,7 +35,7 @@ def pca_reconstructions(X_train, X, sizes) -> dict:
     """The linear baseline: project onto the first ``d`` principal components of the training spectrograms and
     back, for each ``d`` in ``sizes`` (components are nested, so one fit serves every size)."""
     shape, flat = X.shape, np.asarray(X).reshape(len(X), -1)
-    pca = PCA(n_components=max(sizes), standardize=False).fit(np.asarray(X_train).reshape(len(X_train), -1))
+    pca = PCA(n_components=max(sizes)).fit(np.asarray(X_train).reshape(len(X_train), -1))
     scores = (flat - pca.mean_) @ pca.components_.T
     return {d: (scores[:, :d] @ pca.components_[:d] + pca.mean_).reshape(shape).astype(np.float32) for d in sizes}
 

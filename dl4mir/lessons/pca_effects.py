@@ -42,7 +42,7 @@ def project(X, y, ids, test_ids) -> dict:
     """PCA to 2-D fit on the development clips only (no peeking at the test string), then how well the effects
     separate there: probe accuracy on the test string, silhouette, variance kept."""
     dev = ~np.isin(ids, list(test_ids))
-    pca = PCA(n_components=2).fit(X[dev])
+    pca = PCA(n_components=2, standardize=True).fit(X[dev])
     Z = pca.transform(X)
     return {"pca": pca, "Z": Z, "dev": dev,
             "scores": {"probe_accuracy": probe(Z, y, ids, test_ids), "silhouette": silhouette(Z, y),
@@ -84,7 +84,7 @@ def run(ctx) -> dict:
     key = " vs ".join(PAIRS[0])
     sk_check = sklearn_difference(p["X"][p["dev"]], p["pca"])
     X_dev = p["X"][p["dev"]]
-    full = PCA(n_components=min(20, len(X_dev) - 1, X_dev.shape[1])).fit(X_dev)
+    full = PCA(n_components=min(20, len(X_dev) - 1, X_dev.shape[1]), standardize=True).fit(X_dev)
     plots.bars(ctx.figure("variance_explained", "% variance of the first principal components"),
                [f"PC{i + 1}" for i in range(len(full.explained_variance_ratio_))],
                100 * full.explained_variance_ratio_, title=f"{key}: {first_f}", ylabel="% variance")

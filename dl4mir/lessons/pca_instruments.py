@@ -17,7 +17,7 @@ HEADLINE = {"pca_variance_2pc": "variance kept by 2 principal components",
 def embeddings(X: np.ndarray, *, seed: int = 0) -> dict:
     """2-D maps of the feature rows ``X``: PCA (linear, fit on everything) and t-SNE (standardized features);
     UMAP too when the optional umap-learn is installed."""
-    pca = PCA(n_components=2).fit(X)
+    pca = PCA(n_components=2, standardize=True).fit(X)
     out = {"pca": pca.transform(X), "pca_model": pca}
     Xs = StandardScaler().fit_transform(X)
     out["tsne"] = TSNE(n_components=2, perplexity=min(30, len(X) // 4), random_state=seed, init="pca").fit_transform(Xs)
