@@ -306,8 +306,10 @@ def cmd_data_validate(args) -> int:
 
 
 def cmd_data_index(args) -> int:
-    path = _dataset(args).build_index()
-    print(f"index written: {path}")
+    ds = _dataset(args)
+    changes = ds.changes() if ds.has_index else "new index"
+    path = ds.refresh_index()
+    print(f"index written: {path} ({changes or 'no file changed'})")
     return 0
 
 

@@ -307,3 +307,25 @@ def test_genre_task_trains_on_gtzan_and_needs_the_data_named(tmp_path):
     data = prepare("genre", data=f"gtzan:{_gtzan(tmp_path / 'g', seconds=1.0)}")
     assert data.classes == ["blues", "jazz"] and data.task.kind == "classification"
     assert data.X.shape[-1] == 1 + int(10.0 * 16000) // 256  # the task's 10 s window, zero-padded
+
+
+def test_a_changed_real_folder_is_noticed_and_reindexed_on_request(tmp_path, capsys):
+    from dl4mir.cli import main
+
+    root = _gtzan(tmp_path / "gtzan", n=3)
+    assert len(get_dataset(f"gtzan:{root}").clips) == 6
+    blues2 = root / "gtzan_genre" / "genres" / "blues" / "blues.00002.wav"
+    sf.write(str(blues2), np.zeros(4000), 22050)  # replaced by another recording
+    (root / "gtzan_genre" / "genres" / "jazz" / "jazz.00001.wav").unlink()
+    sf.write(str(root / "gtzan_genre" / "genres" / "jazz" / "jazz.00007.wav"), np.zeros(4000), 22050)
+    with pytest.raises(DatasetError, match=r"1 added \(.*jazz.00007.wav\); 1 removed .*1 changed .*blues.00002.wav"
+                                           r".*dl4mir data index gtzan:"):
+        get_dataset(f"gtzan:{root}").clips
+    report = get_dataset(f"gtzan:{root}").validate()  # validation still compares against the old index
+    assert not report.ok and any("jazz.00001" in m for m in report.missing)
+    assert main(["data", "index", f"gtzan:{root}"]) == 0
+    assert "1 added" in capsys.readouterr().out
+    ds = get_dataset(f"gtzan:{root}")
+    assert sorted(c.clip_id for c in ds.clips) == ["blues.00000", "blues.00001", "blues.00002", "jazz.00000",
+                                                   "jazz.00002", "jazz.00007"]
+    assert ds.validate().ok and ds.changes() == ""

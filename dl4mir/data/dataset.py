@@ -19,7 +19,8 @@ from typing import Any
 from dl4mir.audio import load
 from dl4mir.data import egfxset
 from dl4mir.data.egfxset import clip_labels, midi_to_hz, read_metadata_csv
-from dl4mir.data.index import INDEX_FILE, Index, build_index, list_audio_files, read_index, safe_path, validate
+from dl4mir.data.index import (INDEX_FILE, Index, build_index, file_stats, list_audio_files, read_index, safe_path,
+                               stale, validate)
 from dl4mir.data.synth import vowels as vowels_synth
 from dl4mir.errors import DatasetError
 
@@ -294,13 +295,20 @@ class Dataset:
     def has_index(self) -> bool:
         return self.index_path.is_file()
 
-    def build_index(self) -> Path:
-        """Checksum every file of this layout under the root and store the index (replacing any old one)."""
+    @property
+    def index_is_built_here(self) -> bool:
+        """True when dl4mir built the index from the folder's files (a real dataset), so it follows the files."""
+        return self.index_path.parent == dl4mir_home() / "indexes"
+
+    def build_index(self, previous: Index | None = None) -> Path:
+        """Checksum every file of this layout under the root and store the index (replacing any old one);
+        files unchanged since ``previous`` keep their checksums."""
         files = self.reader.files(self.root)
         if not files:
             raise DatasetError(f"{self.root}: no audio files of the {self.reader.name} layout found")
         path = self.index_path
-        build_index(self.root, files, version=f"{self.reader.name}-local", path=path, show_progress=self.show_progress)
+        build_index(self.root, files, version=f"{self.reader.name}-local", path=path, show_progress=self.show_progress,
+                    previous=previous)
         self.__dict__.pop("index", None)
         self.__dict__.pop("clips", None)
         return path
@@ -309,7 +317,26 @@ class Dataset:
     def index(self) -> Index:
         if not self.has_index:
             self.build_index()
-        return read_index(self.index_path)
+        idx = read_index(self.index_path)
+        if self.index_is_built_here:  # files added, removed or replaced since: the user decides, knowing what
+            changes = self.changes(idx)
+            if changes:
+                spec = f"{self.reader.name}:{self.root}"
+                raise DatasetError(f"{self.root} changed since it was indexed: {changes}. Run `dl4mir data index "
+                                   f"{spec}` to re-index it (`dl4mir data validate {spec}` shows what differs)")
+        return idx
+
+    def changes(self, index: Index | None = None) -> str:
+        """What was added, removed or changed (size, modification time) since the folder was indexed; "" if
+        nothing or if the index ships with the data (then `validate` checks it)."""
+        if not self.has_index or not self.index_is_built_here:
+            return ""
+        return stale(index or read_index(self.index_path), file_stats(self.root, self.reader.files(self.root)))
+
+    def refresh_index(self) -> Path:
+        """Re-index the folder, reading again only the files whose size or modification time changed."""
+        previous = read_index(self.index_path) if self.has_index else None
+        return self.build_index(previous=previous)
 
     @cached_property
     def clips(self) -> list[Clip]:
@@ -321,7 +348,9 @@ class Dataset:
         return self.reader.clips(self.root, idx)
 
     def validate(self, *, check_audio: bool = True):
-        return validate(self.root, self.index, check_audio=check_audio, show_progress=self.show_progress)
+        # against the index as it was built, even when the folder changed since: that is what validation reports
+        index = read_index(self.index_path) if self.has_index else self.index
+        return validate(self.root, index, check_audio=check_audio, show_progress=self.show_progress)
 
     def info(self) -> dict:
         clips = self.clips

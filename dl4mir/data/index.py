@@ -50,26 +50,54 @@ def safe_path(root: Path, relpath: str) -> Path:
     return full
 
 
-def write_index(path: Path, tracks: dict[str, dict], *, version: str) -> None:
-    """Write a mirdata-format index ``{clip_id: {"audio": [relpath, md5], ...}}`` atomically."""
+def write_index(path: Path, tracks: dict[str, dict], *, version: str, stats: dict | None = None) -> None:
+    """Write a mirdata-format index ``{clip_id: {"audio": [relpath, md5], ...}}`` atomically; ``stats``
+    (``{relpath: [size, mtime_ns]}``) lets a later run notice changed files without checksumming them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"version": version, "tracks": tracks}, indent=1))
+    record = {"version": version, "tracks": tracks, **({"stats": stats} if stats is not None else {})}
+    tmp.write_text(json.dumps(record, indent=1))
     os.replace(tmp, path)
 
 
+def file_stats(root: Path, files: dict[str, dict[str, str | None]]) -> dict[str, list[int]]:
+    """``{relpath: [size, mtime_ns]}`` of every file named in ``files``: cheap, and changes when a file does."""
+    out = {}
+    for keys in files.values():
+        for rel in filter(None, keys.values()):
+            st = safe_path(root, rel).stat()
+            out[rel] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def stale(index: "Index", stats: dict[str, list[int]]) -> str:
+    """What changed between the files an index was built from and ``stats`` now ("" if nothing)."""
+    if index.stats is None:
+        return "the index has no file sizes and times (built by an older dl4mir)"
+    old, new = index.stats, stats
+    added, removed = sorted(set(new) - set(old)), sorted(set(old) - set(new))
+    changed = sorted(r for r in set(old) & set(new) if list(old[r]) != list(new[r]))
+    return "; ".join(f"{len(v)} {what} ({', '.join(v[:3])}{' …' if len(v) > 3 else ''})"
+                     for what, v in (("added", added), ("removed", removed), ("changed", changed)) if v)
+
+
 def build_index(root: Path, files: dict[str, dict[str, str | None]], *, version: str, path: Path,
-                show_progress: bool | None = None) -> None:
+                show_progress: bool | None = None, previous: "Index | None" = None) -> None:
     """Checksum the files ``{clip_id: {key: relpath or None}}`` and write the index to ``path``.
 
-    Used for real datasets, whose official indexes live online only.
+    Used for real datasets, whose official indexes live online only.  Files whose size and modification time
+    match ``previous`` keep its checksum instead of being read again.
     """
+    stats = file_stats(root, files)
+    known = {}
+    if previous is not None and previous.stats:
+        known = {rel: md5 for rel, md5 in previous.checksums.items() if previous.stats.get(rel) == stats.get(rel)}
     tracks: dict[str, dict] = {}
     for clip_id, keys in progress(files.items(), total=len(files), desc="checksumming", enabled=show_progress):
-        tracks[clip_id] = {k: [None, None] if rel is None else [rel, md5_file(safe_path(root, rel))]
+        tracks[clip_id] = {k: [None, None] if rel is None else [rel, known.get(rel) or md5_file(safe_path(root, rel))]
                            for k, rel in keys.items()}
-    write_index(path, tracks, version=version)
+    write_index(path, tracks, version=version, stats=stats)
 
 
 @dataclass
@@ -81,6 +109,8 @@ class Index:
     entries: dict[str, tuple[str, str | None]]  # clip_id -> (relpath, md5)
     duplicates: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
+    stats: dict | None = None  # {relpath: [size, mtime_ns]} when dl4mir built the index from the files
+    checksums: dict = field(default_factory=dict)  # {relpath: md5} of every file the index names, annotations too
 
 
 def read_index(path: str | os.PathLike) -> Index:
@@ -123,7 +153,10 @@ def read_index(path: str | os.PathLike) -> Index:
             continue
         by_path[rel] = clip_id
         entries[clip_id] = (rel, md5)
-    return Index(path, str(data.get("version", "")), entries, duplicates, malformed)
+    checksums = {v[0]: v[1] for rec in data["tracks"].values() if isinstance(rec, dict) for v in rec.values()
+                 if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)}
+    stats = data.get("stats") if isinstance(data.get("stats"), dict) else None
+    return Index(path, str(data.get("version", "")), entries, duplicates, malformed, stats, checksums)
 
 
 @dataclass
