@@ -13,6 +13,7 @@ datasets:
   vowels        synthetic Persian CV syllables (6 vowels), made on first use
   egfxset:PATH  the real EGFxSet in PATH        tinysol:PATH  the real TinySOL in PATH
   gtzan:PATH    GTZAN in mirdata's layout       NAME:PATH     any folder in NAME's layout
+  folder:PATH   your own audio: PATH/<label>/.../*.wav, or labels.csv (file,label[,group]) in PATH
 
 examples:
   dl4mir data make guitar-fx --profile quick
@@ -79,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
                                "conv-ae, denoising-ae, vae, conv-vae, cvae, gan\n"
                                "tasks: effect, effect_type, pickup, string, midi (regression) on guitar-fx or "
                                "egfxset:PATH; family, instrument on instruments or tinysol:PATH; vowel on vowels; "
-                               "genre on gtzan:PATH (fault-filtered split if its lists are in PATH)\n"
+                               "genre on gtzan:PATH (fault-filtered split if its lists are in PATH); label on "
+                               "folder:PATH (your own audio)\n"
                                "examples: dl4mir train cnn --task effect\n"
                                "          dl4mir train cnn --task genre --data gtzan:/data/GTZAN\n"
                                "          dl4mir train conv-vae --set latent_dim=8 --set beta=0.5\n"

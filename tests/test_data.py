@@ -329,3 +329,56 @@ def test_a_changed_real_folder_is_noticed_and_reindexed_on_request(tmp_path, cap
     assert sorted(c.clip_id for c in ds.clips) == ["blues.00000", "blues.00001", "blues.00002", "jazz.00000",
                                                    "jazz.00002", "jazz.00007"]
     assert ds.validate().ok and ds.changes() == ""
+
+
+def _tone(path, f0, seconds=0.5, sr=16000):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(sr * seconds)) / sr
+    sf.write(str(path), 0.3 * np.sin(2 * np.pi * f0 * t) * np.exp(-3 * t), sr)
+
+
+def test_folder_dataset_labels_from_folders_or_csv(tmp_path, capsys):
+    from dl4mir.cli import main
+    from dl4mir.errors import ConfigError
+    from dl4mir.train.data import prepare
+
+    root = tmp_path / "mine"
+    for label, f0 in (("low", 110), ("high", 880)):
+        for i in range(6):
+            _tone(root / label / f"take{i}.wav", f0 * (1 + i / 50))
+    _tone(root / "stray.wav", 440)  # no label folder: kept, unlabelled
+    ds = get_dataset(f"folder:{root}")
+    labels = {c.clip_id: c.labels["label"] for c in ds.clips}
+    assert labels["low/take0"] == "low" and labels["high/take5"] == "high" and labels["stray"] is None
+    with pytest.raises(ConfigError, match="1 clip.*no label.*stray"):
+        prepare("label", data=f"folder:{root}")
+    (root / "stray.wav").unlink()
+    assert main(["data", "index", f"folder:{root}"]) == 0
+    data = prepare("label", data=f"folder:{root}")
+    assert data.classes == ["high", "low"] and len(data.clip_ids) == 12
+    assert main(["data", "split", f"folder:{root}", "--folds", "2"]) == 0
+    assert "random split by clip" in capsys.readouterr().out
+
+    # labels.csv with groups: one group never straddles the split
+    rows = ["file,label,group"] + [f"{lab}/take{i}.wav,{lab},session{i % 3}" for lab in ("low", "high")
+                                   for i in range(6)]
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    ds = get_dataset(f"folder:{root}")
+    plan = default_split(ds, n_folds=2)
+    assert plan.group_key == "group"
+    test_groups = {c.groups["group"] for c in ds.clips if c.clip_id in plan.test}
+    assert test_groups and not test_groups & {c.groups["group"] for c in ds.clips if c.clip_id not in plan.test}
+
+    (root / "labels.csv").write_text("file,label\nlow/take0.wav,low\nnowhere.wav,low\n")
+    with pytest.raises(DatasetError, match="nowhere.wav"):
+        get_dataset(f"folder:{root}").clips
+    (root / "labels.csv").write_text("path,class\nlow/take0.wav,low\n")
+    with pytest.raises(DatasetError, match=r"labels.csv:1: .*expected file,label\[,group\]"):
+        get_dataset(f"folder:{root}").clips
+
+
+def test_a_folder_that_does_not_match_its_layout_shows_the_expected_one(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match=r"no audio files of the gtzan layout found; expected .*e\.g\. "
+                                           r"PATH/gtzan_genre/genres/blues/blues\.00000\.wav"):
+        get_dataset(f"gtzan:{tmp_path / 'empty'}").clips

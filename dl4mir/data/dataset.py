@@ -262,7 +262,77 @@ class VowelsReader(Reader):
         return out
 
 
-READERS = {"egfxset": EGFxSetReader, "tinysol": TinySOLReader, "gtzan": GTZANReader, "vowels": VowelsReader}
+class FolderReader(Reader):
+    """Any folder of audio (``folder:PATH``).  Labels come from ``labels.csv`` in the folder when it is there
+    (columns ``file,label`` and optionally ``group``; ``file`` relative to the folder), otherwise from the first
+    folder level, as torchvision's ImageFolder does: ``PATH/<label>/…/<file>.wav``.  A ``group`` (a recording
+    session, a player, an album) keeps its clips on one side of every split.  Audio without a label (files at the
+    top level, or not in the CSV) is kept with ``label = None``: fine for unsupervised models, refused by the
+    ``label`` task, which names those files."""
+
+    name = "folder"
+    summary_labels = ("label",)
+    group_keys = ("group",)
+    CSV = "labels.csv"
+
+    def files(self, root):
+        return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
+
+    def read_csv(self, root: Path) -> dict[str, tuple[str, str | None]] | None:
+        """``{relpath: (label, group or None)}`` from ``labels.csv``, or ``None`` without one."""
+        path = Path(root) / self.CSV
+        if not path.is_file():
+            return None
+        rows = {}
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            missing = {"file", "label"} - set(reader.fieldnames or ())
+            if missing:
+                raise DatasetError(f"{path}:1: header {reader.fieldnames} lacks {sorted(missing)}; expected "
+                                   "file,label[,group], e.g. a row `guitar/take1.wav,chorus,session3`")
+            for line_no, row in enumerate(reader, start=2):
+                rel, label = (row.get("file") or "").strip(), (row.get("label") or "").strip()
+                if not rel or not label:
+                    raise DatasetError(f"{path}:{line_no}: every row needs a file and a label, got {row}")
+                rel = Path(rel).as_posix()
+                safe_path(Path(root), rel)  # refuses absolute paths and ../ escapes
+                if rel in rows:
+                    raise DatasetError(f"{path}:{line_no}: {rel} is listed twice")
+                rows[rel] = (label, (row.get("group") or "").strip() or None)
+        return rows
+
+    def clips(self, root, index):
+        table = self.read_csv(root)
+        out = []
+        for clip_id, (rel, _) in index.entries.items():
+            if table is not None:
+                label, group = table.get(rel, (None, None))
+            else:
+                parts = rel.split("/")
+                label, group = (parts[0] if len(parts) > 1 else None), None
+            out.append(Clip(clip_id, safe_path(root, rel), {"label": label}, {"group": group} if group else {},
+                            self.name))
+        if table is not None:
+            absent = sorted(set(table) - {rel for rel, _ in index.entries.values()})
+            if absent:
+                raise _bad_files_error(root, absent, f"named in {self.CSV} are not audio files in the folder")
+        return out
+
+
+READERS = {"egfxset": EGFxSetReader, "tinysol": TinySOLReader, "gtzan": GTZANReader, "vowels": VowelsReader,
+           "folder": FolderReader}
+# what each layout looks like, for help texts and for the error when a folder does not match
+LAYOUTS = {
+    "egfxset": "EGFxSet folder: <EffectFolder>/<Pickup>/<string>-<fret>.wav + egfxset_metadata.csv, "
+               "e.g. PATH/Chorus/Bridge/5-0.wav",
+    "tinysol": "TinySOL folder: audio/<Family>/<Instrument>/ordinario/*.wav + annotation/TinySOL_metadata.csv, "
+               "e.g. PATH/audio/Strings/Violin/ordinario/Vn-ord-A4-mf-1c-N.wav",
+    "gtzan": "GTZAN folder (mirdata layout): gtzan_genre/genres/<genre>/<genre>.000NN.wav, "
+             "e.g. PATH/gtzan_genre/genres/blues/blues.00000.wav",
+    "vowels": "a folder in dl4mir's vowels layout: <speaker>/<consonant><vowel>_<take>.wav + vowels_metadata.csv",
+    "folder": "any audio folder: <label>/…/<file>.wav (label = first folder, e.g. PATH/chorus/take1.wav), or any "
+              "tree with labels.csv (file,label[,group])",
+}
 
 
 class Dataset:
@@ -305,7 +375,8 @@ class Dataset:
         files unchanged since ``previous`` keep their checksums."""
         files = self.reader.files(self.root)
         if not files:
-            raise DatasetError(f"{self.root}: no audio files of the {self.reader.name} layout found")
+            raise DatasetError(f"{self.root}: no audio files of the {self.reader.name} layout found; expected "
+                               f"{LAYOUTS[self.reader.name]}")
         path = self.index_path
         build_index(self.root, files, version=f"{self.reader.name}-local", path=path, show_progress=self.show_progress,
                     previous=previous)
@@ -355,6 +426,6 @@ class Dataset:
     def info(self) -> dict:
         clips = self.clips
         counts = {k: dict(sorted(Counter(str(c.labels.get(k)) for c in clips).items())) for k in self.reader.summary_labels}
-        groups = {k: len({c.groups.get(k) for c in clips}) for k in self.reader.group_keys}
+        groups = {k: len({c.groups.get(k) for c in clips} - {None}) for k in self.reader.group_keys}
         return {"name": self.name, "layout": self.reader.name, "root": str(self.root), "index": str(self.index_path),
                 "n_clips": len(clips), "label_counts": counts, "n_groups": groups}

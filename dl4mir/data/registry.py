@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from dl4mir.data.dataset import READERS, Dataset, dl4mir_home
+from dl4mir.data.dataset import LAYOUTS, READERS, Dataset, dl4mir_home
 from dl4mir.data.synth._writer import is_complete
 from dl4mir.errors import DatasetError
 
@@ -29,12 +29,7 @@ SYNTHETIC = {
     "vowels": SyntheticSpec("vowels", "VowelsConfig", "vowels", "PCVC (Persian CV syllables)",
                             "formant-synthesized CV syllables, 6 vowels × 12 consonants × speakers"),
 }
-REAL = {
-    "egfxset": "EGFxSet folder: <EffectFolder>/<Pickup>/<string>-<fret>.wav + egfxset_metadata.csv",
-    "tinysol": "TinySOL folder: audio/<Family>/<Instrument>/ordinario/*.wav + annotation/TinySOL_metadata.csv",
-    "gtzan": "GTZAN folder: gtzan_genre/genres/<genre>/<genre>.000NN.wav (mirdata layout)",
-    "vowels": "a folder in dl4mir's vowels layout (e.g. a copy of generated data)",
-}
+REAL = LAYOUTS  # the layouts read from a folder you give
 PROFILES = ("quick", "default", "full")
 
 

@@ -18,6 +18,7 @@ DEFAULTS = {
     "tinysol": {"group_key": "fold", "test_groups": None, "stratify": "instrument", "official": True},
     "vowels": {"group_key": "speaker", "test_groups": None, "stratify": "vowel"},
     "gtzan": {"group_key": None, "test_groups": None, "stratify": "genre"},  # without the filtered split's lists
+    "folder": {"group_key": None, "test_groups": None, "stratify": "label"},  # "group" when labels.csv has one
 }
 
 
@@ -166,12 +167,18 @@ def default_split(dataset, *, seed: int = 0, n_folds: int = 5, **overrides) -> S
     if dataset.reader.name == "gtzan" and not overrides:
         return _gtzan_split(dataset, seed=seed, n_folds=n_folds)
     opts = dict(DEFAULTS.get(dataset.reader.name, {"group_key": None, "test_groups": None, "stratify": None}))
+    grouped = dataset.reader.name == "folder" and all("group" in c.groups for c in dataset.clips)
+    if grouped:
+        opts["group_key"] = "group"
     opts.update(overrides)
     official = None
     if opts.pop("official", False):
         official = {c.clip_id: dataset.reader.official_split(c) for c in dataset.clips}
     plan = make_split(dataset.clips, official=official, seed=seed, n_folds=n_folds, **opts)
     check_no_leakage(plan, dataset.clips)
+    if dataset.reader.name == "folder" and not grouped and "group_key" not in overrides:
+        plan.note = ("random split by clip: clips of one recording or player may sit on both sides; a group column "
+                     "in labels.csv keeps them together")
     return plan
 
 

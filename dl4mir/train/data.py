@@ -38,7 +38,9 @@ TASKS = {t.name: t for t in (
     Task("vowel", "vowels", "vowel", default_data="vowels"),
     # the course's CNN homework; 10 s of each 30 s excerpt (`predict` slides the window over whole files)
     Task("genre", "gtzan", "genre", default_data=None, duration_s=10.0),
+    Task("label", "folder", "label", default_data=None),  # your own audio: folder:PATH
 )}
+MAX_FOLDER_WINDOW_S = 10.0  # a folder's clips have any length: the window is their median length, at most this
 
 
 def feature_spec_for(input_kind: str, duration_s: float):
@@ -124,7 +126,15 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     ds = get_dataset(data or task.default_data, profile=profile, show_progress=show_progress)
     if ds.reader.name != task.layout:
         raise ConfigError(f"task {task_name!r} needs a {task.layout}-layout dataset; {ds.name} is {ds.reader.name}")
-    duration = task.duration_s or info(ds.clips[0].path).duration_s
+    if task.layout == "folder":
+        unlabelled = [c.clip_id for c in ds.clips if c.labels.get(task.label) is None]
+        if unlabelled:
+            raise ConfigError(f"{len(unlabelled)} clip(s) of {ds.root} have no label (files at the top level, or "
+                              f"not in labels.csv): {', '.join(unlabelled[:5])}; put them in a label folder or "
+                              "the CSV, or move them out")
+        duration = min(MAX_FOLDER_WINDOW_S, float(np.median([info(c.path).duration_s for c in ds.clips])))
+    else:
+        duration = task.duration_s or info(ds.clips[0].path).duration_s
     spec = feature_spec_for(input_kind, duration)
     table = load_table(ds, spec, show_progress=show_progress)
     if table.missing:
