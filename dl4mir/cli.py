@@ -64,7 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="re-render a run's report.html from its artifacts (nothing is recomputed)")
-    rep.add_argument("run_dir", help="a folder `dl4mir run` wrote (runs/<run-id>)")
+    rep.add_argument("run_dir", help="a folder `dl4mir run` wrote (runs/<run-id>), or one lesson's folder "
+                                     "(`dl4mir lessons run`; the page goes beside it as <folder>.html)")
     rep.set_defaults(func=cmd_report)
 
     tr = sub.add_parser("train", help="train a neural network on a task (resumes the same run, refuses another)",
@@ -490,7 +491,7 @@ def cmd_lessons_run(args) -> int:
     labels = record.get("headline_labels", {})
     for k, v in record["headline"].items():
         print(f"  {labels.get(k, k)}: {v}")
-    print(f"artifacts: {out.resolve()}")
+    print(f"artifacts: {out.resolve()}\nas a web page: dl4mir report {out}")
     return 0
 
 

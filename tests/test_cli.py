@@ -79,6 +79,11 @@ def test_lessons_and_features_commands(tmp_path, capsys):
     assert "pca-effects" in capsys.readouterr().out
     assert main(["lessons", "run", "dft", "--profile", "quick", "--out", str(tmp_path / "dft")]) == 0
     assert "a 5 kHz tone sampled at 8 kHz appears at (Hz): 3000.0" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "dft")]) == 0  # one lesson's folder renders like a run
+    page = (tmp_path / "dft.html").read_text()
+    assert 'src="dft/note_dft.png"' in page and 'src="dft/note.wav"' in page and "3000" in page
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty")]) == 2
     assert main(["features", "extract", "--dataset", "vowels", "--profile", "quick", "--spec", "mfcc:n_mfcc=5",
                  "--shard", "1/2"]) == 0
     assert "computed" in capsys.readouterr().out

@@ -44,8 +44,12 @@ def write_report(run_dir: Path, results: dict, provenance: dict) -> Path:
 
 
 def rerender(run_dir) -> Path:
-    """Re-render a finished run's report from its ``summary.json`` and the steps' ``metrics.json`` files."""
+    """Re-render a finished run's report from its ``summary.json`` and the steps' ``metrics.json`` files.  Given
+    one lesson's folder (``dl4mir lessons run`` output, a ``metrics.json`` and no ``summary.json``), render that
+    lesson alone into ``<folder>.html`` beside it."""
     run_dir = Path(run_dir)
+    if not (run_dir / "summary.json").is_file() and (run_dir / "metrics.json").is_file():
+        return _lesson_report(run_dir)
     try:
         summary = json.loads((run_dir / "summary.json").read_text())
     except (OSError, json.JSONDecodeError) as exc:
@@ -57,3 +61,17 @@ def rerender(run_dir) -> Path:
         if step["status"] != "failed" and metrics.is_file():
             results[name]["record"] = json.loads(metrics.read_text())
     return write_report(run_dir, results, summary["provenance"])
+
+
+def _lesson_report(folder: Path) -> Path:
+    try:
+        record = json.loads((folder / "metrics.json").read_text())
+        seconds = float(record["seconds"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise Dl4mirError(f"{folder}: metrics.json is not a lesson's record ({exc})") from None
+    results = {folder.name: {"status": "ok", "seconds": seconds, "record": record}}
+    page = environment().get_template("report.html").render(run_id=record.get("title", folder.name), results=results,
+                                                             provenance={"lesson folder": str(folder.resolve())})
+    path = folder.parent / f"{folder.name}.html"  # beside the folder, so the page's links ("<folder>/…") resolve
+    path.write_text(page, encoding="utf-8")
+    return path
