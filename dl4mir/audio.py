@@ -2,8 +2,11 @@
 
 Every reading failure raises :class:`~dl4mir.errors.AudioError` naming the file and the cause; nothing that is
 wrong is returned as if it were fine.  The checks go beyond what libsndfile does by itself: libsndfile silently
-returns fewer frames for a WAV file whose data chunk was cut short, so WAV headers are parsed here and the frames
-the header promises are compared with the bytes on disk.
+returns fewer frames for a file whose data was cut short, so the headers of the containers that declare a length
+(WAV, RF64, W64, AIFF/AIFC, AU) are parsed here and the frames they promise are compared with the bytes on disk;
+FLAC declares its length in STREAMINFO and a cut FLAC fails to decode.  Operating-system errors (permission denied,
+a directory, a FIFO, a symlink loop, I/O errors) are ``AudioError`` too, and so are sample rates outside
+1,000–768,000 Hz, which no recording uses and which would make resampling allocate gigabytes.
 
 Conventions
 -----------
@@ -14,6 +17,7 @@ Conventions
 """
 from __future__ import annotations
 
+import errno
 import os
 import struct
 from dataclasses import dataclass, field
@@ -38,6 +42,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_CHANNELS = 2
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000  # Hz; outside this a header is damaged or not audio
+MAX_RESAMPLED_BYTES = 4 << 30  # refuse to resample into more than 4 GiB of float32
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,33 @@ class AudioInfo:
         return self.frames / self.sample_rate
 
 
+def _os_cause(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "too many levels of symbolic links (a symlink loop)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (the file is not readable by this user)"
+    return f"cannot read: {exc.strerror or exc}"
+
+
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise AudioError(path, "file not found")
-    if path.is_dir():
+    """Only regular files (or symlinks to them) are opened: a FIFO would block the first read forever."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise AudioError(path, "dangling symlink (its target does not exist)" if os.path.islink(path)
+                         else "file not found") from None
+    except OSError as exc:
+        raise AudioError(path, _os_cause(exc)) from None
+    if stat.S_ISDIR(st.st_mode):
         raise AudioError(path, "is a directory, not an audio file")
-    if not path.is_file():
-        raise AudioError(path, "is not a regular file")
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioError(path, "is not a regular file (a FIFO, device or socket)")
+    if st.st_size == 0:
         raise AudioError(path, "empty file (0 bytes)")
+    if not os.access(path, os.R_OK, effective_ids=os.access in os.supports_effective_ids):
+        raise AudioError(path, _os_cause(PermissionError(errno.EACCES, "Permission denied")))
 
 
 def _check_wav_structure(path: Path) -> None:
@@ -120,19 +144,111 @@ def _check_wav_structure(path: Path) -> None:
         raise AudioError(path, "WAV file has no data chunk (header only or truncated)")
 
 
+def _truncated(path: Path, promised: int, present: int) -> None:
+    if present >= promised:
+        return
+    if present <= 0:
+        raise AudioError(path, f"header-only file: the header promises {promised} frames but no audio data follows")
+    raise AudioError(path, f"truncated file: header promises {promised} frames but only {present} are present")
+
+
+_AU_BYTES = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 8, 27: 1}  # AU encoding → bytes per sample
+_AIFC_PCM = {b"NONE", b"sowt", b"twos", b"raw ", b"in24", b"in32", b"fl32", b"FL32", b"fl64", b"FL64"}
+
+
+def _check_other_containers(path: Path) -> None:
+    """RF64, Sony Wave64, AIFF/AIFC and Sun AU declare how much audio follows; libsndfile silently returns what is
+    there.  Compare the declared frames with the bytes on disk."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(40)
+        if head[:4] == b"RF64" and head[8:12] == b"WAVE" and head[12:16] == b"ds64":
+            data_size = struct.unpack("<Q", head[28:36])[0]
+            f.seek(12)
+            block_align = data_start = None
+            while block_align is None or data_start is None:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    raise AudioError(path, "RF64 file has no fmt or no data chunk (truncated header)")
+                cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                start = f.tell()
+                if cid == b"fmt ":
+                    block_align = struct.unpack("<H", f.read(14)[12:14])[0] or 1
+                elif cid == b"data":
+                    data_start = start
+                    break
+                f.seek(start + csize + (csize & 1))
+            if block_align is None:
+                raise AudioError(path, "RF64 data chunk comes before any fmt chunk")
+            _truncated(path, data_size // block_align, (size - data_start) // block_align)
+        elif head[:4] == b"riff" and head[24:28] == b"wave":  # Sony Wave64: 16-byte GUIDs, 64-bit sizes
+            f.seek(40)
+            block_align = None
+            while True:
+                chunk = f.read(24)
+                if len(chunk) < 24:
+                    raise AudioError(path, "Wave64 file has no data chunk (truncated)")
+                cid, csize = chunk[:4], struct.unpack("<Q", chunk[16:24])[0]
+                start = f.tell()
+                if cid == b"fmt ":
+                    block_align = struct.unpack("<H", f.read(14)[12:14])[0] or 1
+                elif cid == b"data":
+                    if block_align is None:
+                        raise AudioError(path, "Wave64 data chunk comes before any fmt chunk")
+                    _truncated(path, (csize - 24) // block_align, (size - start) // block_align)
+                    return
+                f.seek(start + ((csize - 24 + 7) & ~7))
+        elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+            f.seek(12)
+            frames = bytes_per_frame = None
+            while True:
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    raise AudioError(path, "AIFF file has no SSND chunk (truncated)")
+                cid, csize = chunk[:4], struct.unpack(">I", chunk[4:])[0]
+                start = f.tell()
+                if cid == b"COMM":
+                    comm = f.read(min(csize, 22))
+                    channels, frames, bits = struct.unpack(">hIh", comm[:8])
+                    compression = comm[18:22] if head[8:12] == b"AIFC" else b"NONE"
+                    if compression not in _AIFC_PCM:
+                        return  # a compressed AIFC: its frames are not a fixed number of bytes
+                    bytes_per_frame = max(1, channels) * ((bits + 7) // 8 or 1)
+                elif cid == b"SSND":
+                    if frames is None:
+                        raise AudioError(path, "AIFF SSND chunk comes before the COMM chunk")
+                    offset = struct.unpack(">I", f.read(4))[0] if size - start >= 4 else 0
+                    _truncated(path, frames, (size - start - 8 - offset) // bytes_per_frame)
+                    return
+                f.seek(start + csize + (csize & 1))
+        elif head[:4] == b".snd" and len(head) >= 24:
+            offset, data_size, encoding, _, channels = struct.unpack(">IIIII", head[4:24])
+            width = _AU_BYTES.get(encoding)
+            if width and data_size != 0xFFFFFFFF and channels:
+                _truncated(path, data_size // (width * channels), (size - offset) // (width * channels))
+
+
 def info(path: str | os.PathLike) -> AudioInfo:
     """Read and sanity-check a file's header without decoding its samples."""
     import soundfile as sf
 
     path = Path(path)
     _check_file(path)
-    _check_wav_structure(path)
     try:
+        _check_wav_structure(path)
+        _check_other_containers(path)
         i = sf.info(str(path))
+    except AudioError:
+        raise
+    except OSError as exc:
+        raise AudioError(path, _os_cause(exc)) from None
     except Exception as exc:  # libsndfile raises LibsndfileError/RuntimeError with a terse message
         raise AudioError(path, f"unreadable as audio ({_short(exc)})") from None
     if i.samplerate <= 0:
         raise AudioError(path, f"invalid sample rate {i.samplerate} Hz")
+    if not MIN_SAMPLE_RATE <= i.samplerate <= MAX_SAMPLE_RATE:
+        raise AudioError(path, f"implausible sample rate {i.samplerate} Hz in the header (dl4mir reads "
+                               f"{MIN_SAMPLE_RATE:,}–{MAX_SAMPLE_RATE:,} Hz); the header is damaged or not audio")
     if i.channels <= 0:
         raise AudioError(path, f"invalid channel count {i.channels}")
     if i.frames <= 0:
@@ -196,6 +312,8 @@ def load(
     stop = meta.frames if duration_s is None else min(meta.frames, start + int(round(duration_s * meta.sample_rate)))
     try:
         data, file_sr = sf.read(str(path), start=start, stop=stop, dtype="float32", always_2d=True)
+    except OSError as exc:
+        raise AudioError(path, _os_cause(exc)) from None
     except Exception as exc:
         raise AudioError(path, f"could not decode samples ({_short(exc)})") from None
     if data.shape[0] < stop - start:
@@ -208,6 +326,10 @@ def load(
     if mono:
         y = to_mono(y)
     if sr is not None and sr != file_sr:
+        needed = y.size * sr / file_sr * 4
+        if needed > MAX_RESAMPLED_BYTES:
+            raise AudioError(path, f"resampling {file_sr} Hz to {sr} Hz would need {needed / 2 ** 30:.1f} GiB; "
+                                   "load a shorter excerpt (offset_s=, duration_s=)")
         y = resample(y, orig_sr=file_sr, target_sr=sr)
         file_sr = sr
     return y, int(file_sr)

@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data", default="guitar-fx", help="guitar data: guitar-fx or egfxset:PATH (default: %(default)s)")
     run.add_argument("--out", default="runs", help="folder for runs (default: %(default)s)")
     run.add_argument("--run-id", default=None, help="name of this run (default: <profile>-<timestamp>)")
+    run.add_argument("--test-group", default=None,
+                     help="the guitar data's held-out group, KEY=VALUE, e.g. string=2 (default: string=5, the "
+                          "course's)")
     run.add_argument("--only", default=None,
                      help="comma-separated steps to run (see `dl4mir lessons list`; default: every step)")
     run.add_argument("--skip", default=None, help="comma-separated steps to leave out (default: none)")
@@ -93,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--data", default=None, help="dataset (default: the task's synthetic one), e.g. egfxset:PATH")
     tr.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                     help="size of a synthetic dataset (default: %(default)s)")
+    tr.add_argument("--test-group", default=None,
+                    help="groups held out for testing, KEY=VALUE[,VALUE], e.g. string=2 (default: the dataset's "
+                         "convention, e.g. EGFxSet's string 5)")
     tr.add_argument("--out", default=None, help="output folder (default: runs/train/<model>-<task>)")
     # Training flags default to None so that a flag the user typed can be told from one left out: the order of
     # precedence is TrainConfig's defaults < --config < --set < these flags.
@@ -346,7 +352,8 @@ def cmd_run(args) -> int:
     from dl4mir.run import run_course
 
     report, failed = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id,
-                                only=_csv(args.only), skip=_csv(args.skip), force=args.force)
+                                only=_csv(args.only), skip=_csv(args.skip), force=args.force,
+                                test_group=args.test_group)
     print(f"report: {report}")
     return 1 if failed else 0
 
@@ -367,7 +374,8 @@ def cmd_train(args) -> int:
     explicit = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
     result = train_model(args.model, args.task, data=args.data, profile=args.profile, out=args.out,
                          config=args.config, overrides=args.set, train=explicit,
-                         resume="fresh" if args.fresh else "resume" if args.resume else "auto")
+                         resume="fresh" if args.fresh else "resume" if args.resume else "auto",
+                         test_group=args.test_group)
     test = result.summary["test"]
     if test:
         print("test " + _metrics_line(test))
@@ -439,7 +447,8 @@ def cmd_evaluate(args) -> int:
     folder = RunFolder.open(args.run_dir)
     settings = folder.settings()
     model, meta = folder.load_model()
-    data = prepare(settings["task"], input_kind=model.input_kind, data=settings["data"], profile=settings["profile"])
+    data = prepare(settings["task"], input_kind=model.input_kind, data=settings["data"], profile=settings["profile"],
+                   test_group=settings.get("test_group"))
     rep = evaluate(model, data, "test", device=pick_device("auto"))
     path = folder.write_test_metrics(rep)
     print("test " + _metrics_line(rep))

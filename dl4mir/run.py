@@ -29,12 +29,12 @@ DATA_HEADLINE = {"n_clips": "clips", "validation_ok": "every file matches the in
                  "n_test_clips": "test clips", "test_groups": "test groups"}
 
 
-def _data_step(spec: str, profile: str, out: Path) -> dict:
+def _data_step(spec: str, profile: str, out: Path, test_group: str | None = None) -> dict:
     ds = get_dataset(spec, profile=profile)
     report = ds.validate()
     if not report.ok:
         raise DatasetError(f"{ds.name}: validation failed:\n" + "\n".join(report.lines()))
-    plan = default_split(ds)
+    plan = default_split(ds, test_group=test_group)
     plan.save(out / "split.json")
     info = ds.info()
     key = ds.reader.summary_labels[0]
@@ -62,8 +62,21 @@ def _data_step(spec: str, profile: str, out: Path) -> dict:
     return record
 
 
-def _lesson_step(name: str, profile: str, data: str, out: Path) -> dict:
-    return run_lesson(name, LessonContext(out_dir=out, profile=profile, guitar=data))
+def _lesson_step(name: str, profile: str, data: str, out: Path, test_group: str | None = None) -> dict:
+    return run_lesson(name, LessonContext(out_dir=out, profile=profile, guitar=data, test_group=test_group))
+
+
+def _check_settings(run_dir: Path, settings: dict, force: bool) -> None:
+    """A run folder keeps the settings its steps were made with; finished steps are reused only under the same
+    settings (``force`` redoes every step under the new ones)."""
+    path = run_dir / "run_settings.json"
+    if path.is_file() and not force:
+        old = json.loads(path.read_text())
+        differs = [f"{k}: {old.get(k)!r} then, {v!r} now" for k, v in settings.items() if old.get(k) != v]
+        if differs:
+            raise ConfigError(f"{run_dir} holds steps made with other settings ({'; '.join(differs)}); use another "
+                              "--run-id, or --force to redo every step with these settings")
+    path.write_text(json.dumps(settings, indent=1))
 
 
 def plan_steps(data: str) -> dict[str, tuple]:
@@ -134,8 +147,9 @@ def _cached(previous: dict, name: str, metrics: Path) -> dict:
 
 def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | os.PathLike = "runs",
                run_id: str | None = None, only: list[str] | None = None, skip: list[str] | None = None,
-               force: bool = False) -> Path:
-    """Run the steps and write ``report.html``; returns ``(report path, names of failed steps)``."""
+               force: bool = False, test_group: str | None = None) -> Path:
+    """Run the steps and write ``report.html``; returns ``(report path, names of failed steps)``.
+    ``test_group``: the guitar data's held-out group (``"string=2"``; default: the layout's convention)."""
     steps = plan_steps(data)
     unknown = sorted((set(only or []) | set(skip or [])) - set(steps))
     if unknown:
@@ -144,6 +158,7 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     run_id = run_id or f"{profile}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = (Path(out) / run_id).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
+    _check_settings(run_dir, {"profile": profile, "data": data, "test_group": test_group}, force)
     results: dict[str, dict] = {}
     previous = _previous_steps(run_dir)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -162,7 +177,9 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
         _reset_peak_rss()
         t0 = time.perf_counter()
         try:
-            record = _data_step(arg, profile, step_dir) if kind == "data" else _lesson_step(arg, profile, data, step_dir)
+            guitar_group = test_group if arg == data else None  # the held-out group is the guitar data's
+            record = (_data_step(arg, profile, step_dir, guitar_group) if kind == "data"
+                      else _lesson_step(arg, profile, data, step_dir, test_group))
             results[name] = {"status": "ok", "record": record}
         except Exception as exc:  # a failing step is reported; the others still run
             results[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
@@ -181,7 +198,9 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
     for name, res in results.items():
         res["disk_mb"] = sum(mb for path, mb in files.items() if path.split("/", 1)[0] == name)
     provenance = {"dl4mir": __version__, "git_commit": _git_commit(), "profile": profile, "data": data, "seed": 0,
+                  "test_group": test_group or "the layout's convention",
                   "command": " ".join(["dl4mir", "run", f"--profile={profile}", f"--data={data}"]
+                                      + ([f"--test-group={test_group}"] if test_group else [])
                                       + ([f"--only={','.join(only)}"] if only else [])
                                       + ([f"--skip={','.join(skip)}"] if skip else [])),
                   "started": started, "python": platform.python_version(), "platform": platform.platform(),

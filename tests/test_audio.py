@@ -1,5 +1,10 @@
 """Audio I/O: round trips, resampling physics, and a corpus of broken files that must each raise AudioError."""
+import contextlib
+import os
+import shutil
 import struct
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +217,85 @@ def test_windows_cover_every_sample():
     starts = window_starts(1000, window=300, hop=250)
     assert starts == [0, 250, 500, 700] and starts[-1] + 300 == 1000
     assert window_starts(1000, window=500, hop=250) == [0, 250, 500]
+
+
+# ---------------------------------------------------------------- every container's length, OS errors, rates
+def _tone(n=16000):
+    return (0.3 * np.sin(np.arange(n) / 10)).astype(np.float32)
+
+
+@pytest.mark.parametrize("fmt,subtype,ext", [("WAV", "PCM_16", "wav"), ("AIFF", "PCM_16", "aiff"),
+                                             ("AIFF", "PCM_24", "aif"), ("W64", "PCM_16", "w64"),
+                                             ("RF64", "PCM_16", "rf64"), ("AU", "PCM_16", "au"),
+                                             ("AU", "FLOAT", "au"), ("FLAC", "PCM_16", "flac"),
+                                             ("CAF", "PCM_16", "caf"), ("OGG", "VORBIS", "ogg")])
+def test_a_cut_file_of_any_container_is_refused(fmt, subtype, ext, tmp_path):
+    whole, cut = tmp_path / f"whole.{ext}", tmp_path / f"cut.{ext}"
+    sf.write(str(whole), _tone(), 16000, format=fmt, subtype=subtype)
+    y, _ = audio.load(whole)
+    assert len(y) == 16000
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(AudioError, match="truncated|could not decode|unreadable as audio") as err:
+        audio.load(cut)
+    assert str(cut) in str(err.value)
+    if fmt not in ("FLAC", "CAF", "OGG"):  # these declare no fixed byte length; their decoders fail instead
+        assert "header promises 16000 frames" in str(err.value)
+
+
+def test_implausible_sample_rates_are_refused_before_any_allocation(tmp_path):
+    path = tmp_path / "one_hertz.wav"
+    sf.write(str(path), _tone(8000), 8000)
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<II", raw, 24, 1, 2)  # fmt chunk: 1 Hz, 2 bytes per second
+    path.write_bytes(bytes(raw))
+    with pytest.raises(AudioError, match=r"implausible sample rate 1 Hz"):
+        audio.load(path, sr=16000)
+    assert audio.MIN_SAMPLE_RATE == 1000 and audio.MAX_SAMPLE_RATE == 768_000
+
+
+def test_os_level_oddities_are_audio_errors(tmp_path):
+    import os
+
+    (tmp_path / "loop.wav").symlink_to(tmp_path / "loop.wav")
+    (tmp_path / "dangling.wav").symlink_to(tmp_path / "nowhere.wav")
+    os.mkfifo(tmp_path / "fifo.wav")  # opening it would block forever
+    for name, cause in (("loop.wav", "symlink loop"), ("dangling.wav", "dangling symlink"),
+                        ("fifo.wav", "not a regular file"), (".", "is a directory")):
+        with pytest.raises(AudioError, match=cause):
+            audio.load(tmp_path / name)
+
+
+@contextlib.contextmanager
+def _unprivileged():
+    """Act as a non-root user: as 'nobody' (effective ids, restored after) when the tests run as root."""
+    if os.geteuid() != 0:
+        yield
+        return
+    import pwd
+
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("running as root and there is no 'nobody' user to act as")
+    os.setegid(nobody.pw_gid)
+    os.seteuid(nobody.pw_uid)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+def test_a_file_the_user_cannot_read_is_an_audio_error_and_the_batch_goes_on():
+    folder = Path(tempfile.mkdtemp(prefix="dl4mir-perm-"))
+    os.chmod(folder, 0o777)  # the unprivileged user may enter
+    for name, mode in (("good.wav", 0o644), ("secret.wav", 0o000)):
+        sf.write(str(folder / name), _tone(), 16000)
+        os.chmod(folder / name, mode)
+    with _unprivileged():
+        with pytest.raises(AudioError, match="permission denied"):
+            audio.load(folder / "secret.wav")
+        result = audio.load_many([folder / "secret.wav", folder / "good.wav"])
+    assert list(result.ok) == [str(folder / "good.wav")]
+    assert result.failures[0][0] == str(folder / "secret.wav") and "permission denied" in result.failures[0][1]
+    shutil.rmtree(folder)

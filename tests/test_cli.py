@@ -273,3 +273,30 @@ def test_every_option_has_a_help_line_with_its_default():
               and "default" not in action.help):
             missing.append(f"{path} {name}: help does not say the default")
     assert not missing, "\n".join(missing)
+
+
+def test_the_held_out_group_can_be_chosen_and_a_missing_one_is_named_plainly(tmp_path, capsys):
+    assert _train(tmp_path / "s9", "--test-group", "string=9") == 2
+    err = capsys.readouterr().err
+    assert "test group(s) 9 not found in 'string'; present: 1, 2, 3, 4, 5, 6" in err and "np.str_" not in err
+    assert "--test-group string=VALUE" in err
+    assert _train(tmp_path / "bad", "--test-group", "string") == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+    assert _train(tmp_path / "s2", "--test-group", "string=2") == 0
+    assert _settings(tmp_path / "s2")["test_group"] == "string=2"
+    from dl4mir.data import get_dataset
+    from dl4mir.train.data import prepare
+
+    data = prepare("effect", profile="quick", test_group="string=2")
+    strings = {c.clip_id: c.labels["string"] for c in get_dataset("guitar-fx", profile="quick").clips}
+    assert {strings[data.clip_ids[r]] for r in data.rows("test")} == {2}
+    assert main(["evaluate", str(tmp_path / "s2")]) == 0  # evaluates on the same held-out string
+    assert json.loads((tmp_path / "s2" / "test_metrics.json").read_text())["n"] == len(data.rows("test"))
+
+
+def test_a_run_folder_is_not_reused_under_other_settings(tmp_path, capsys):
+    args = ["run", "--profile", "quick", "--out", str(tmp_path), "--run-id", "r", "--only", "data-vowels"]
+    assert main(args) == 0
+    assert main(args) == 0 and "already done" in capsys.readouterr().out
+    assert main(args[:2] + ["default"] + args[3:]) == 2
+    assert "profile: 'quick' then, 'default' now" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Readers, registry, index validation (every mutation named), path safety, splits."""
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -382,3 +383,28 @@ def test_a_folder_that_does_not_match_its_layout_shows_the_expected_one(tmp_path
     with pytest.raises(DatasetError, match=r"no audio files of the gtzan layout found; expected .*e\.g\. "
                                            r"PATH/gtzan_genre/genres/blues/blues\.00000\.wav"):
         get_dataset(f"gtzan:{tmp_path / 'empty'}").clips
+
+
+def test_filesystem_oddities_are_named_never_opened(tmp_path):
+    """A FIFO named *.wav once hung `data validate` forever; loops and dangling links crashed the index build."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "odd"
+    for i in range(3):
+        _tone(root / "a" / f"take{i}.wav", 220)
+    os.mkfifo(root / "a" / "pipe.wav")
+    (root / "a" / "loop.wav").symlink_to(root / "a" / "loop.wav")
+    (root / "a" / "dangling.wav").symlink_to(root / "a" / "gone.wav")
+    _tone(tmp_path / "outside.wav", 220)
+    (root / "a" / "out.wav").symlink_to(tmp_path / "outside.wav")
+    (root / "a" / "inside.wav").symlink_to(root / "a" / "take0.wav")  # a link to a file of the dataset is fine
+    p = subprocess.run([sys.executable, "-m", "dl4mir", "data", "validate", f"folder:{root}"], capture_output=True,
+                       text=True, timeout=120, env={**os.environ})
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr
+    for name, cause in (("pipe.wav", "not a regular file"), ("loop.wav", "symlink loop"),
+                        ("dangling.wav", "dangling symlink"), ("out.wav", "outside the dataset folder")):
+        assert re.search(f"a/{name}: [^\n]*{cause}", p.stdout) and f"a/{name}" in p.stderr  # validate, index note
+    assert sorted(c.clip_id for c in get_dataset(f"folder:{root}").clips) == ["a/inside", "a/take0", "a/take1",
+                                                                            "a/take2"]

@@ -170,3 +170,31 @@ def test_a_non_resumable_run_writes_logs_and_no_checkpoints(tmp_path):
     assert not (tmp_path / "checkpoints").exists()
     assert (tmp_path / "steps.csv").is_file() and (tmp_path / "export" / "model.safetensors").is_file()
     assert summary["best_val"] is not None
+
+
+def test_temporaries_of_a_killed_checkpoint_write_are_removed_on_resume(tmp_path):
+    """kill -9 during a write skips save_atomic's cleanup; the next run of the folder removes what it left."""
+    ckpt.save_atomic({"step": 1}, tmp_path / "last.pt")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".last.pt.{int(dead.stdout)}.tmp"  # a process that no longer exists
+    stale.write_bytes(b"PK half a checkpoint")
+    live = tmp_path / f".best.pt.{os.getpid()}.tmp"  # a write in progress in a live process is left alone
+    live.write_bytes(b"PK")
+    assert ckpt.remove_stale_temporaries(tmp_path) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "last.pt"]
+
+
+def test_exported_weights_are_readable_by_others_and_unreadable_ones_say_so(tmp_path):
+    from dl4mir.models import build_model
+
+    model = build_model("mlp", n_classes=3, n_mels=8, n_frames=4)
+    old = os.umask(0o022)
+    try:
+        out = ckpt.export(model, tmp_path / "export", {"model": "mlp", "model_config": {"n_classes": 3, "n_mels": 8,
+                                                                                         "n_frames": 4}})
+    finally:
+        os.umask(old)
+    assert (out / "model.safetensors").stat().st_mode & 0o777 == 0o644  # safetensors alone writes 0600
+    (out / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(ckpt.CheckpointError, match="model.safetensors: unreadable weights"):
+        ckpt.load_exported(out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,7 +21,7 @@ from dl4mir.audio import load
 from dl4mir.data import egfxset
 from dl4mir.data.egfxset import clip_labels, midi_to_hz, read_metadata_csv
 from dl4mir.data.index import (INDEX_FILE, Index, build_index, file_stats, list_audio_files, read_index, safe_path,
-                               stale, validate)
+                               stale, unusable_audio_files, validate)
 from dl4mir.data.synth import vowels as vowels_synth
 from dl4mir.errors import DatasetError
 
@@ -374,6 +375,10 @@ class Dataset:
         """Checksum every file of this layout under the root and store the index (replacing any old one);
         files unchanged since ``previous`` keep their checksums."""
         files = self.reader.files(self.root)
+        skipped = unusable_audio_files(self.root)
+        if skipped:  # FIFOs, dangling or looping symlinks, links out of the folder: named, never opened
+            print(f"note: {len(skipped)} audio-named entr{'y' if len(skipped) == 1 else 'ies'} under {self.root} "
+                  "cannot be read and are left out:\n  " + "\n  ".join(skipped[:10]), file=sys.stderr, flush=True)
         if not files:
             raise DatasetError(f"{self.root}: no audio files of the {self.reader.name} layout found; expected "
                                f"{LAYOUTS[self.reader.name]}")

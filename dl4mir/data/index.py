@@ -7,10 +7,13 @@ paths and symlinks that point outside are rejected, lessons from mirdata's own i
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -19,7 +22,7 @@ from dl4mir._progress import progress
 from dl4mir.errors import AudioError, DatasetError
 
 INDEX_FILE = "dl4mir_index.json"
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".caf", ".w64", ".rf64")
 _MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -94,9 +97,17 @@ def build_index(root: Path, files: dict[str, dict[str, str | None]], *, version:
     if previous is not None and previous.stats:
         known = {rel: md5 for rel, md5 in previous.checksums.items() if previous.stats.get(rel) == stats.get(rel)}
     tracks: dict[str, dict] = {}
+    unreadable = []
     for clip_id, keys in progress(files.items(), total=len(files), desc="checksumming", enabled=show_progress):
-        tracks[clip_id] = {k: [None, None] if rel is None else [rel, known.get(rel) or md5_file(safe_path(root, rel))]
-                           for k, rel in keys.items()}
+        try:
+            tracks[clip_id] = {k: [None, None] if rel is None else [rel, known.get(rel) or md5_file(safe_path(root, rel))]
+                               for k, rel in keys.items()}
+        except OSError as exc:
+            unreadable.append(f"{keys.get('audio') or clip_id}: {exc.strerror}")
+    if unreadable:  # the index leaves them out; say so (validate lists them too)
+        shown = "\n  ".join(unreadable[:10]) + (f"\n  … and {len(unreadable) - 10} more" if len(unreadable) > 10 else "")
+        print(f"note: {len(unreadable)} file(s) under {root} could not be read and are not indexed:\n  {shown}",
+              file=sys.stderr, flush=True)
     write_index(path, tracks, version=version, stats=stats)
 
 
@@ -173,18 +184,20 @@ class ValidationReport:
     duplicates: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
     unsafe: list[str] = field(default_factory=list)
+    unusable: list[str] = field(default_factory=list)  # FIFOs, dangling or looping symlinks, links out of the root
 
     @property
     def ok(self) -> bool:
         return not any((self.missing, self.checksum_mismatch, self.swapped, self.unreadable, self.unindexed,
-                        self.duplicates, self.malformed, self.unsafe))
+                        self.duplicates, self.malformed, self.unsafe, self.unusable))
 
     def lines(self) -> list[str]:
         out = [f"{self.root}: {self.n_checked} indexed files checked"]
         for title, items in (("missing", self.missing), ("checksum mismatch (changed or truncated)",
                              self.checksum_mismatch), ("unreadable or damaged audio", self.unreadable),
                              ("not in the index", self.unindexed), ("duplicated index entries", self.duplicates),
-                             ("malformed index entries", self.malformed), ("unsafe index paths", self.unsafe)):
+                             ("malformed index entries", self.malformed), ("unsafe index paths", self.unsafe),
+                             ("audio-named entries that are not readable files", self.unusable)):
             if items:
                 out.append(f"{len(items)} {title}:")
                 out += [f"  {x}" for x in items]
@@ -199,16 +212,45 @@ class ValidationReport:
         return {"root": str(self.root), "ok": self.ok, **d}
 
 
-def list_audio_files(root: Path) -> list[str]:
-    """Every audio file under ``root`` as sorted posix relpaths (hidden files and folders skipped)."""
+def _unusable(root_real: Path, path: Path) -> str | None:
+    """Why an audio-named entry cannot be read as a file of the dataset, or ``None`` if it can: a regular file,
+    or a symlink that resolves to one inside the dataset's folder.  Nothing here opens the file (a FIFO would block)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "dangling symlink (its target does not exist)" if os.path.islink(path) else "vanished while listing"
+    except OSError as exc:
+        return "symlink loop" if exc.errno == errno.ELOOP else f"cannot be examined ({exc.strerror})"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (a FIFO, device or socket)"
+    if os.path.islink(path):
+        real = Path(os.path.realpath(path))
+        if real != root_real and root_real not in real.parents:
+            return f"symlink to {real}, outside the dataset folder"
+    return None
+
+
+def _walk_audio(root: Path):
+    """``(relpath, problem or None)`` for every audio-named entry under ``root`` (hidden ones skipped)."""
     root = Path(root)
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    root_real = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root):  # os.walk does not follow directory symlinks: no loops
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
             if not name.startswith(".") and name.lower().endswith(AUDIO_EXTENSIONS):
-                out.append(Path(dirpath, name).relative_to(root).as_posix())
-    return sorted(out)
+                path = Path(dirpath, name)
+                yield path.relative_to(root).as_posix(), _unusable(root_real, path)
+
+
+def list_audio_files(root: Path) -> list[str]:
+    """Every readable audio file under ``root`` as sorted posix relpaths (hidden files and folders skipped; see
+    :func:`unusable_audio_files` for the entries left out)."""
+    return sorted(rel for rel, problem in _walk_audio(root) if problem is None)
+
+
+def unusable_audio_files(root: Path) -> list[str]:
+    """``"relpath: why"`` for each audio-named entry that is not a readable regular file inside ``root``."""
+    return sorted(f"{rel}: {problem}" for rel, problem in _walk_audio(root) if problem is not None)
 
 
 def validate(root: Path, index: Index, *, check_audio: bool = True, show_progress: bool | None = None
@@ -234,18 +276,26 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
             continue
         indexed_paths.add(PurePosixPath(rel).as_posix())
         rep.n_checked += 1
-        if not path.is_file():
+        problem = _unusable(root.resolve(), path) if os.path.lexists(path) else "missing"
+        if problem == "missing":
             rep.missing.append(rel)
+            continue
+        if problem is not None:
+            rep.unusable.append(f"{rel}: {problem}")
             continue
         if md5 is not None:
             expected_by_md5[md5] = rel
             expected_by_rel[rel] = md5
-            actual[rel] = md5_file(path)
+            try:
+                actual[rel] = md5_file(path)
+            except OSError as exc:
+                rep.unreadable.append(f"{rel}: cannot read ({exc.strerror})")
+                continue
             if actual[rel] != md5:
                 rep.checksum_mismatch.append(rel)
-        if check_audio:
+        if check_audio:  # decode every sample: a cut FLAC has an intact header and fails only here
             try:
-                audio.info(path)
+                audio.load(path, sr=None, mono=False, max_channels=64)
             except AudioError as exc:
                 rep.unreadable.append(f"{rel}: {exc.cause}")
     # two mismatching files that hold each other's expected content were swapped
@@ -257,5 +307,6 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
             seen.update((rel, other))
     rep.checksum_mismatch = [r for r in rep.checksum_mismatch if r not in seen]
     rep.unindexed = [rel for rel in list_audio_files(root) if rel not in indexed_paths]
+    rep.unusable += [u for u in unusable_audio_files(root) if u.split(": ", 1)[0] not in indexed_paths]
     return rep
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dl4mir.errors import DatasetError
+from dl4mir.errors import ConfigError, DatasetError
 
 # What the course holds out by default, per layout.
 DEFAULTS = {
@@ -125,7 +125,9 @@ def make_split(clips, *, group_key: str | None = None, test_groups=None, test_fr
     test_groups = [str(g) for g in test_groups]
     missing = sorted(set(test_groups) - set(unique))
     if missing:
-        raise DatasetError(f"test group(s) {missing} not found in {group_key!r}; present: {unique}")
+        present = ", ".join(str(g) for g in unique)
+        raise DatasetError(f"test group(s) {', '.join(missing)} not found in {group_key!r}; present: {present}. "
+                           f"Choose the held-out group with --test-group {group_key}=VALUE")
     is_test = np.isin(groups, test_groups)
     dev_idx = np.flatnonzero(~is_test)
     n_dev_groups = len(set(groups[dev_idx]))
@@ -161,9 +163,21 @@ def check_no_leakage(plan: SplitPlan, clips) -> None:
             raise DatasetError(f"leakage: fold {k} shares groups between train and validation")
 
 
-def default_split(dataset, *, seed: int = 0, n_folds: int = 5, **overrides) -> SplitPlan:
+def parse_test_group(text: str) -> dict:
+    """``"string=2"`` or ``"speaker=spk01f,spk02c"`` → the :func:`make_split` overrides that hold those groups out."""
+    key, eq, values = (text or "").partition("=")
+    groups = [v.strip() for v in values.split(",") if v.strip()]
+    if not eq or not key.strip() or not groups:
+        raise ConfigError(f"--test-group must look like KEY=VALUE[,VALUE…], e.g. string=2; got {text!r}")
+    return {"group_key": key.strip(), "test_groups": groups, "official": False}
+
+
+def default_split(dataset, *, seed: int = 0, n_folds: int = 5, test_group: str | None = None,
+                  **overrides) -> SplitPlan:
     """The course's split for a dataset's layout (hold out string 5 on EGFxSet, speakers on vowels, TinySOL's
-    official folds), with keyword overrides."""
+    official folds), with keyword overrides; ``test_group="string=2"`` holds out other groups."""
+    if test_group:
+        overrides = {**overrides, **parse_test_group(test_group)}
     if dataset.reader.name == "gtzan" and not overrides:
         return _gtzan_split(dataset, seed=seed, n_folds=n_folds)
     opts = dict(DEFAULTS.get(dataset.reader.name, {"group_key": None, "test_groups": None, "stratify": None}))

@@ -70,6 +70,7 @@ class LessonContext:
     guitar: str = "guitar-fx"  # or egfxset:PATH
     instruments: str = "instruments"  # or tinysol:PATH
     vowels: str = "vowels"
+    test_group: str | None = None  # the guitar data's held-out group, e.g. "string=2" (default: string 5)
     seed: int = 0
     show_progress: bool | None = None
     figures: list = field(default_factory=list)

@@ -18,7 +18,7 @@ GAN_TRAINING = {"schedule": "constant", "weight_decay": 0.0, "grad_clip": 0.0}
 
 def spectrograms(ctx, condition: str = "effect"):
     """Standardized log-magnitude spectrograms of the guitar clips with the course split (test: a held-out string)."""
-    return prepare(condition, input_kind="logmag", data=ctx.guitar, profile=ctx.profile,
+    return prepare(condition, input_kind="logmag", data=ctx.guitar, profile=ctx.profile, test_group=ctx.test_group,
                    show_progress=ctx.show_progress)
 
 

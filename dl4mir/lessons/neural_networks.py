@@ -22,7 +22,7 @@ HEADLINE = {"best_model": "best model on the held-out string",
 
 def course_data(ctx) -> dict:
     """The effect task on the guitar data, as log-mel spectrograms and as waveforms, with the course split."""
-    return {kind: prepare("effect", input_kind=kind, data=ctx.guitar, profile=ctx.profile,
+    return {kind: prepare("effect", input_kind=kind, data=ctx.guitar, profile=ctx.profile, test_group=ctx.test_group,
                           show_progress=ctx.show_progress) for kind in ("logmel", "waveform")}
 
 

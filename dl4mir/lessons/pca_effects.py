@@ -75,7 +75,7 @@ def score_combinations(ctx, test_ids) -> tuple[dict, dict]:
 
 def run(ctx) -> dict:
     ds = ctx.dataset(ctx.guitar)
-    plan = default_split(ds)
+    plan = default_split(ds, test_group=ctx.test_group)
     results, projections = score_combinations(ctx, set(plan.test))
 
     # the notebook's figures for the first pair with the first features, and the check against scikit-learn

@@ -67,6 +67,30 @@ def save_atomic(obj: dict, path: Path) -> Path:
     return path
 
 
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete ``.<name>.<pid>.tmp`` files a killed :func:`save_atomic` left in ``folder`` (never a complete
+    checkpoint: those are renamed into place); returns what was removed."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, under another user
+        return True
+    return True
+
+
 def load(path: Path, map_location="cpu") -> dict:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
@@ -87,9 +111,17 @@ def export(model: torch.nn.Module, out_dir: Path, meta: dict, *, dtype: str = "f
     state = {k: (v.to(cast) if v.is_floating_point() else v).detach().cpu().contiguous()
              for k, v in model.state_dict().items()}
     meta = {**meta, "export_dtype": dtype}
-    save_file(state, str(out_dir / "model.safetensors"))
+    weights = out_dir / "model.safetensors"
+    save_file(state, str(weights))
+    os.chmod(weights, 0o666 & ~_umask())  # safetensors writes 0600: others could not use a shared model
     (out_dir / "config.json").write_text(json.dumps(meta, indent=1, default=str))
     return out_dir
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_exported(export_dir: Path):
@@ -99,10 +131,17 @@ def load_exported(export_dir: Path):
     for p in (cfg_path, weights):
         if not p.is_file():
             raise CheckpointError(f"{p}: not found; an exported model folder holds config.json and model.safetensors")
+    for p in (cfg_path, weights):
+        if not os.access(p, os.R_OK, effective_ids=os.access in os.supports_effective_ids):
+            raise CheckpointError(f"{p}: permission denied; ask its owner to make it readable (chmod a+r)")
     try:
         meta = json.loads(cfg_path.read_text())
         model = build_model(meta["model"], **meta["model_config"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{cfg_path}: malformed model config ({exc})") from None
-    model.load_state_dict(load_file(str(weights)))  # float16 weights are copied into the float32 parameters
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # safetensors' own error type for a damaged file, or an OSError
+        raise CheckpointError(f"{weights}: unreadable weights ({type(exc).__name__}: {exc})") from None
+    model.load_state_dict(state)  # float16 weights are copied into the float32 parameters
     return model.eval(), meta

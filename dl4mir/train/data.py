@@ -106,7 +106,7 @@ class TaskData:
 
 
 def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = None, profile: str = "default",
-            val_fold: int = 0, show_progress: bool | None = None) -> TaskData:
+            val_fold: int = 0, test_group: str | None = None, show_progress: bool | None = None) -> TaskData:
     """Load a task's features (from the cache), split them leakage-free, standardize with training statistics.
 
     ``input_kind="logmag"`` prepares the generative models' log-magnitude spectrograms; the task's label then
@@ -114,6 +114,7 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
 
     The split is the dataset's course split (EGFxSet: test = string 5); the validation set is one grouped fold
     of the development set (EGFxSet: one more held-out string), so validation never sees a training string.
+    ``test_group="string=2"`` holds out other groups than the layout's convention.
     """
     if task_name not in TASKS:
         raise ConfigError(f"unknown task {task_name!r}; choose from {', '.join(TASKS)}")
@@ -139,7 +140,7 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     table = load_table(ds, spec, show_progress=show_progress)
     if table.missing:
         print(f"note: {len(table.missing)} clip(s) without features are left out: {', '.join(table.missing[:5])}")
-    plan = default_split(ds)
+    plan = default_split(ds, test_group=test_group)
     if plan.note:
         print(f"split: {plan.describe()}")
     index = {cid: i for i, cid in enumerate(table.clip_ids)}

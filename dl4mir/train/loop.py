@@ -194,6 +194,9 @@ class _Checkpoints:
         """The saved loop state, with weights, optimizer, scheduler, scaler and RNG states restored; ``None`` when
         there is nothing to resume.  A checkpoint of another run (model, data, batches) is refused."""
         last = self.dir / "last.pt"
+        if self.rank == 0 and self.dir.is_dir():
+            for tmp in ckpt.remove_stale_temporaries(self.dir):  # a kill during a write left it; last.pt is whole
+                print(f"removed {tmp.name}, left by an interrupted checkpoint write", flush=True)
         if not last.is_file():
             return None
         saved = ckpt.load(last)

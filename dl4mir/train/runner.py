@@ -200,7 +200,7 @@ class TrainedModel:
 def train_model(model: str, task: str | TaskData = "effect", *, data: str | None = None, profile: str = "default",
                 out: str | os.PathLike | None = None, config=None, overrides=None, model_config: dict | None = None,
                 train: dict | None = None, resume: str = "auto", init_from: torch.nn.Module | None = None,
-                show_progress: bool | None = None) -> TrainedModel:
+                test_group: str | None = None, show_progress: bool | None = None) -> TrainedModel:
     """Build ``model`` for ``task``, train it with the one loop into ``out`` and export it.
 
     Parameters
@@ -214,6 +214,7 @@ def train_model(model: str, task: str | TaskData = "effect", *, data: str | None
         strings, then explicit model-config and TrainConfig keys.
     resume : ``"auto"``, ``"resume"`` or ``"fresh"`` (see :meth:`RunFolder.prepare`).
     init_from : a model of the same architecture whose weights are the starting point (fine-tuning).
+    test_group : ``"KEY=VALUE[,VALUE]"``, the groups held out for testing instead of the layout's convention.
     """
     task_name = task.task.name if isinstance(task, TaskData) else task
     folder = RunFolder(out or Path("runs") / "train" / f"{model}-{task_name}")
@@ -223,14 +224,16 @@ def train_model(model: str, task: str | TaskData = "effect", *, data: str | None
     if isinstance(task, TaskData):
         task_data = task
     else:
-        task_data = prepare(task, input_kind=input_kind(model), data=data, profile=profile, show_progress=show_progress)
+        task_data = prepare(task, input_kind=input_kind(model), data=data, profile=profile, test_group=test_group,
+                            show_progress=show_progress)
         _describe_data(task_data)
     n_out = len(task_data.classes) if task_data.classes else 1
     net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **task_data.input_shape(), **model_cfg})
     if init_from is not None:
         net.load_state_dict(init_from.state_dict())
     settings = {"model": model, "task": task_name, "data": data if not isinstance(task, TaskData) else None,
-                "profile": profile if not isinstance(task, TaskData) else None, "features": str(task_data.feature_spec),
+                "profile": profile if not isinstance(task, TaskData) else None, "test_group": test_group,
+                "features": str(task_data.feature_spec),
                 "model_config": asdict(net.cfg), "train": asdict(cfg),
                 "init_from": None if init_from is None else type(init_from).__name__, "dl4mir": __version__}
     resumed = folder.prepare(settings, resume=resume)
