@@ -408,3 +408,31 @@ def test_filesystem_oddities_are_named_never_opened(tmp_path):
         assert re.search(f"a/{name}: [^\n]*{cause}", p.stdout) and f"a/{name}" in p.stderr  # validate, index note
     assert sorted(c.clip_id for c in get_dataset(f"folder:{root}").clips) == ["a/inside", "a/take0", "a/take1",
                                                                             "a/take2"]
+
+
+@requires_shared()
+def test_egfxset_labels_match_mirdatas_own_loader_on_real_files():
+    """mirdata's EGFxSet loader, run on the real excerpt, against dl4mir's reader: every attribute, and the audio."""
+    from mirdata.datasets import egfxset as mirdata_egfxset
+
+    from dl4mir.data.egfxset import mirdata_attributes
+    from dl4mir.data.index import md5_file
+
+    ours = get_dataset(f"egfxset:{EGFX_SAMPLE}").clips
+    tracks = {c.labels["mirdata_track_id"]: {"audio": [c.path.relative_to(EGFX_SAMPLE).as_posix(), md5_file(c.path)]}
+              for c in ours}
+    theirs = mirdata_egfxset.Dataset(data_home=str(EGFX_SAMPLE))
+    theirs.__dict__["_index"] = {"version": "sample", "tracks": tracks}  # mirdata 1.0 fetches indexes online
+    assert {c.labels["effect_folder"] for c in ours} >= {"Clean", "TapeEcho"}
+    for clip in ours:
+        want = mirdata_attributes(clip)
+        track = theirs.track(want["track_id"])
+        assert track.stringfret_tuple == want["stringfret_tuple"]
+        assert track.pickup_configuration == want["pickup_configuration"]
+        assert list(track.midinote.pitches) == [want["midi"]]
+        assert list(track.note_name) == [want["note_name"]]
+        for attr in ("effect", "model", "effect_type", "knob_names", "knob_type", "setting"):
+            assert getattr(track, attr) == want[attr], (clip.clip_id, attr)
+        y_theirs, sr_theirs = track.audio
+        y_ours, sr_ours = clip.load()
+        assert sr_ours == sr_theirs and np.allclose(y_ours, y_theirs, atol=1e-6)

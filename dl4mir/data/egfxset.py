@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,7 @@ def read_metadata_csv(path: Path) -> dict[str, dict]:
             if len(row) < len(want):
                 raise DatasetError(f"{path}:{line_no}: {len(row)} columns, expected {len(want)}")
             rec = dict(zip(want, (c.strip() for c in row)))
+            rec["raw"] = dict(zip(METADATA_HEADER, row))  # as written, stray spaces included: mirdata's values
             for key in ("Knob Names", "Knob Type", "Setting"):
                 try:
                     rec[key] = list(ast.literal_eval(rec[key]))
@@ -169,6 +171,37 @@ def clip_labels(relpath: str, metadata: dict[str, dict]) -> tuple[dict, dict]:
         "midi": p["midi"],
         "note_name": midi_to_note_name(p["midi"]),
         "f0_hz": midi_to_hz(p["midi"]),
+        "mirdata_track_id": mirdata_track_id(relpath),
     }
     groups = {"string": str(p["string"]), "pickup": p["pickup"], "note": f"{p['string']}-{p['fret']}"}
     return labels, groups
+
+
+def mirdata_track_id(relpath: str) -> str:
+    """mirdata's EGFxSet track id of a file: ``TapeEcho/Bridge/2-0.wav`` → ``TapeEcho_Bridge/2-0``."""
+    folder, pickup, name = relpath.split("/")
+    return f"{folder}_{pickup}/{name.rsplit('.', 1)[0]}"
+
+
+def mirdata_attributes(clip) -> dict:
+    """What mirdata's EGFxSet ``Track`` exposes for ``clip``, value for value (a test checks this against mirdata's
+    own loader).  dl4mir's labels differ on purpose in three places: clip ids are the file's path
+    (``TapeEcho/Bridge/2-0``, mirdata: ``TapeEcho_Bridge/2-0``, kept as the ``mirdata_track_id`` label); a clean
+    clip's ``effect_type`` is ``"clean"`` and its knob lists are empty (mirdata: the string ``"None"``); CSV cells are
+    stripped of stray spaces (mirdata keeps ``"Mooer E-Lady "``)."""
+    labels = clip.labels
+    row = None if labels["effect_folder"] == "Clean" else _raw_rows(Path(clip.path).parents[2] / METADATA_FILE).get(
+        labels["effect"])
+    out = {"track_id": labels["mirdata_track_id"], "stringfret_tuple": [labels["string"], labels["fret"]],
+           "pickup_configuration": labels["pickup"], "midi": labels["midi"], "note_name": labels["note_name"]}
+    if row is None:
+        return {**out, "effect": "clean", "model": "None", "effect_type": "None", "knob_names": "None",
+                "knob_type": "None", "setting": "None"}
+    return {**out, "effect": row["Effect "], "model": row["Model"], "effect_type": row["Effect Type"],
+            "knob_names": ast.literal_eval(row["Knob Names"]), "knob_type": ast.literal_eval(row["Knob Type"]),
+            "setting": ast.literal_eval(row["Setting "])}
+
+
+@functools.lru_cache(maxsize=8)
+def _raw_rows(path: Path) -> dict[str, dict]:
+    return {name: rec["raw"] for name, rec in read_metadata_csv(path).items()}
