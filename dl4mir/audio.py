@@ -91,11 +91,35 @@ def _check_file(path: Path) -> None:
         raise AudioError(path, _os_cause(PermissionError(errno.EACCES, "Permission denied")))
 
 
+def _chunks(f, offset: int, *, endian: str = "<", wave64: bool = False):
+    """``(id, payload size, payload start)`` of each chunk from ``offset`` to the end of the file.  RIFF, RF64 and
+    AIFF chunks have a 4-byte id, a 32-bit size and even padding; Wave64 chunks a 16-byte GUID (whose first 4
+    bytes name it), a 64-bit size that counts the 24-byte header, and 8-byte padding."""
+    header = 24 if wave64 else 8
+    f.seek(offset)
+    while len(head := f.read(header)) == header:
+        if wave64:
+            cid, size = head[:4], struct.unpack("<Q", head[16:24])[0] - header
+        else:
+            cid, size = head[:4], struct.unpack(endian + "I", head[4:8])[0]
+        start = f.tell()
+        yield cid, size, start
+        f.seek(start + ((size + 7) & ~7 if wave64 else size + (size & 1)))
+
+
+def _block_align(f) -> int:
+    """Bytes per frame, from a WAVE fmt chunk the file is positioned at."""
+    fmt = f.read(16)
+    if len(fmt) < 16:
+        raise ValueError("fmt chunk cut short")
+    return struct.unpack("<H", fmt[12:14])[0] or 1
+
+
 def _check_wav_structure(path: Path) -> None:
     """Walk a RIFF/WAVE file's chunks; raise if the data chunk promises more than the file holds.
 
-    Only called for files that start with ``RIFF``/``RIFX``; other formats are left to libsndfile plus the
-    frame-count check in :func:`load`.
+    Only called for files that start with ``RIFF``/``RIFX``; other formats are left to
+    :func:`_check_other_containers`, libsndfile and the frame-count check in :func:`load`.
     """
     size = path.stat().st_size
     with open(path, "rb") as f:
@@ -103,13 +127,8 @@ def _check_wav_structure(path: Path) -> None:
         if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
             return
         endian = "<" if head[:4] == b"RIFF" else ">"
-        block_align = channels = sample_rate = None
-        while True:
-            chunk = f.read(8)
-            if len(chunk) < 8:
-                break
-            cid, csize = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
-            start = f.tell()
+        block_align = None
+        for cid, csize, start in _chunks(f, 12, endian=endian):
             if cid == b"fmt ":
                 fmt = f.read(min(csize, 16))
                 if len(fmt) < 16:
@@ -138,7 +157,6 @@ def _check_wav_structure(path: Path) -> None:
                 if csize == 0:
                     raise AudioError(path, "no audio frames (header-only WAV file)")
                 return
-            f.seek(start + csize + (csize & 1))
         if block_align is None:
             raise AudioError(path, "WAV file has no fmt chunk")
         raise AudioError(path, "WAV file has no data chunk (header only or truncated)")
@@ -162,70 +180,43 @@ def _check_other_containers(path: Path) -> None:
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(40)
-        if head[:4] == b"RF64" and head[8:12] == b"WAVE" and head[12:16] == b"ds64":
-            data_size = struct.unpack("<Q", head[28:36])[0]
-            f.seek(12)
-            block_align = data_start = None
-            while block_align is None or data_start is None:
-                chunk = f.read(8)
-                if len(chunk) < 8:
-                    raise AudioError(path, "RF64 file has no fmt or no data chunk (truncated header)")
-                cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-                start = f.tell()
-                if cid == b"fmt ":
-                    block_align = struct.unpack("<H", f.read(14)[12:14])[0] or 1
-                elif cid == b"data":
-                    data_start = start
-                    break
-                f.seek(start + csize + (csize & 1))
-            if block_align is None:
-                raise AudioError(path, "RF64 data chunk comes before any fmt chunk")
-            _truncated(path, data_size // block_align, (size - data_start) // block_align)
-        elif head[:4] == b"riff" and head[24:28] == b"wave":  # Sony Wave64: 16-byte GUIDs, 64-bit sizes
-            f.seek(40)
-            block_align = None
-            while True:
-                chunk = f.read(24)
-                if len(chunk) < 24:
-                    raise AudioError(path, "Wave64 file has no data chunk (truncated)")
-                cid, csize = chunk[:4], struct.unpack("<Q", chunk[16:24])[0]
-                start = f.tell()
-                if cid == b"fmt ":
-                    block_align = struct.unpack("<H", f.read(14)[12:14])[0] or 1
-                elif cid == b"data":
-                    if block_align is None:
-                        raise AudioError(path, "Wave64 data chunk comes before any fmt chunk")
-                    _truncated(path, (csize - 24) // block_align, (size - start) // block_align)
-                    return
-                f.seek(start + ((csize - 24 + 7) & ~7))
-        elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-            f.seek(12)
-            frames = bytes_per_frame = None
-            while True:
-                chunk = f.read(8)
-                if len(chunk) < 8:
-                    raise AudioError(path, "AIFF file has no SSND chunk (truncated)")
-                cid, csize = chunk[:4], struct.unpack(">I", chunk[4:])[0]
-                start = f.tell()
-                if cid == b"COMM":
-                    comm = f.read(min(csize, 22))
-                    channels, frames, bits = struct.unpack(">hIh", comm[:8])
-                    compression = comm[18:22] if head[8:12] == b"AIFC" else b"NONE"
-                    if compression not in _AIFC_PCM:
-                        return  # a compressed AIFC: its frames are not a fixed number of bytes
-                    bytes_per_frame = max(1, channels) * ((bits + 7) // 8 or 1)
-                elif cid == b"SSND":
-                    if frames is None:
-                        raise AudioError(path, "AIFF SSND chunk comes before the COMM chunk")
-                    offset = struct.unpack(">I", f.read(4))[0] if size - start >= 4 else 0
-                    _truncated(path, frames, (size - start - 8 - offset) // bytes_per_frame)
-                    return
-                f.seek(start + csize + (csize & 1))
-        elif head[:4] == b".snd" and len(head) >= 24:
+        kind = ("RF64" if head[:4] == b"RF64" and head[8:16] == b"WAVEds64" else
+                "Wave64" if head[:4] == b"riff" and head[24:28] == b"wave" else
+                "AIFF" if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC") else
+                "AU" if head[:4] == b".snd" and len(head) >= 24 else None)
+        if kind == "AU":
             offset, data_size, encoding, _, channels = struct.unpack(">IIIII", head[4:24])
             width = _AU_BYTES.get(encoding)
             if width and data_size != 0xFFFFFFFF and channels:
                 _truncated(path, data_size // (width * channels), (size - offset) // (width * channels))
+            return
+        if kind is None:
+            return
+        bytes_per_frame = frames = None
+        chunks = _chunks(f, 40 if kind == "Wave64" else 12, endian=">" if kind == "AIFF" else "<",
+                         wave64=kind == "Wave64")
+        for cid, csize, start in chunks:
+            if cid == b"fmt ":
+                bytes_per_frame = _block_align(f)
+            elif cid == b"COMM":
+                comm = f.read(min(csize, 22))
+                channels, frames, bits = struct.unpack(">hIh", comm[:8])
+                if head[8:12] == b"AIFC" and comm[18:22] not in _AIFC_PCM:
+                    return  # a compressed AIFC: its frames are not a fixed number of bytes
+                bytes_per_frame = max(1, channels) * ((bits + 7) // 8 or 1)
+            elif cid in (b"data", b"SSND"):
+                if bytes_per_frame is None:
+                    raise AudioError(path, f"{kind} audio data comes before the chunk describing its format")
+                if kind == "AIFF":  # SSND: a 4-byte offset and a 4-byte block size precede the samples
+                    offset = struct.unpack(">I", f.read(4))[0] if size - start >= 4 else 0
+                    _truncated(path, frames, (size - start - 8 - offset) // bytes_per_frame)
+                elif kind == "RF64":  # the real size is in the ds64 chunk; the data chunk says 0xFFFFFFFF
+                    _truncated(path, struct.unpack("<Q", head[28:36])[0] // bytes_per_frame,
+                               (size - start) // bytes_per_frame)
+                else:
+                    _truncated(path, csize // bytes_per_frame, (size - start) // bytes_per_frame)
+                return
+        raise AudioError(path, f"{kind} file has no audio data chunk (truncated)")
 
 
 def info(path: str | os.PathLike) -> AudioInfo:

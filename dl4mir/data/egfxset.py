@@ -121,7 +121,6 @@ def read_metadata_csv(path: Path) -> dict[str, dict]:
             if len(row) < len(want):
                 raise DatasetError(f"{path}:{line_no}: {len(row)} columns, expected {len(want)}")
             rec = dict(zip(want, (c.strip() for c in row)))
-            rec["raw"] = dict(zip(METADATA_HEADER, row))  # as written, stray spaces included: mirdata's values
             for key in ("Knob Names", "Knob Type", "Setting"):
                 try:
                     rec[key] = list(ast.literal_eval(rec[key]))
@@ -204,4 +203,8 @@ def mirdata_attributes(clip) -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _raw_rows(path: Path) -> dict[str, dict]:
-    return {name: rec["raw"] for name, rec in read_metadata_csv(path).items()}
+    """The metadata CSV's rows as written (stray spaces included: mirdata's values), by effect name."""
+    read_metadata_csv(path)  # the same checks, and errors, as the dataset's reader
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return {row["Effect "].strip().lower(): row for row in csv.DictReader(f)
+                if any((v or "").strip() for v in row.values() if isinstance(v, str))}
