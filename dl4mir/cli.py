@@ -132,8 +132,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "windows' probabilities. Silent, near-silent, clipped or much-too-short input "
                                     "is answered with a warning. A model trained on the synthetic datasets has "
                                     "learned synthetic notes: on real playing it may be wrong with confidence "
-                                    "(measured in the README, 'Predicting on your own audio'). Files that cannot be read are "
-                                    "listed at the end (exit code 1).")
+                                    "(measured in the README, 'Predicting on your own audio'). Files that cannot "
+                                    "be read are listed at the end (exit code 1).")
     pr.add_argument("files", nargs="+", help="audio files to classify")
     pr.add_argument("--model", required=True, help="an export folder (OUT/export of `dl4mir train`)")
     pr.add_argument("--top", type=int, default=3, help="how many classes to show per file (default: %(default)s)")
