@@ -1,0 +1,76 @@
+"""Rhythm features: the tempo of a click track is where the tempograms say, and parity with librosa 0.11 (called
+with keywords).  Tolerances: onset strength ≤ 1e-5 relative (float32 mel power through dB), tempograms ≤ 1e-6."""
+import numpy as np
+import pytest
+
+from dl4mir.errors import ParameterError
+from dl4mir.features import rhythm as R
+
+SR = 22050
+
+
+def clicks(bpm: float, seconds: float = 20.0, seed: int = 0) -> np.ndarray:
+    """Short 1.5 kHz bursts every beat over a faint noise floor."""
+    rng = np.random.default_rng(seed)
+    y = 0.01 * rng.standard_normal(int(SR * seconds))
+    burst = np.hanning(200) * np.sin(2 * np.pi * 1500 * np.arange(200) / SR)
+    for t in np.arange(0.1, seconds - 0.1, 60.0 / bpm):
+        y[int(t * SR):int(t * SR) + 200] += burst
+    return y.astype(np.float32)
+
+
+@pytest.mark.parametrize("bpm", [72.0, 120.0, 171.0])
+def test_tempograms_peak_at_the_click_tempo(bpm):
+    y = clicks(bpm)
+    ac = R.tempogram(y=y, sr=SR).mean(axis=-1)
+    lag_bpm = R.tempo_frequencies(len(ac), sr=SR)
+    in_range = (lag_bpm >= 40) & (lag_bpm <= 240)
+    best = lag_bpm[in_range][np.argmax(ac[in_range])]
+    # one lag frame is 23 ms: the nearest lag's tempo, or a whole multiple/fraction of the beat (2x, 1/2)
+    assert min(abs(np.log2(best / (bpm * r))) for r in (1, 2, 0.5)) < 0.05, best
+    ft = np.abs(R.fourier_tempogram(y=y, sr=SR)).mean(axis=-1)
+    f_bpm = R.fourier_tempo_frequencies(sr=SR)
+    in_range = (f_bpm >= 40) & (f_bpm <= 240)
+    best = f_bpm[in_range][np.argmax(ft[in_range])]
+    step = f_bpm[1] - f_bpm[0]  # 6.7 BPM per Fourier bin
+    # a click train has every harmonic of the beat frequency: the Fourier tempogram's peak is the tempo or a
+    # multiple of it (where the autocorrelation's favours sub-multiples) — the contrast the tempo lesson studies
+    assert min(abs(best - bpm * r) for r in (1, 2, 3)) <= step, best
+    at_tempo = ft[np.argmin(np.abs(f_bpm - bpm))]
+    assert at_tempo > 5 * np.median(ft[in_range])
+
+
+def test_onset_strength_peaks_at_the_clicks():
+    y = clicks(100.0, seconds=6.0)
+    env = R.onset_strength(y=y, sr=SR)
+    frame_s = 512 / SR
+    beats = np.arange(0.1, 5.9, 0.6)
+    peaks = np.flatnonzero(env > 0.5 * env.max()) * frame_s
+    assert all(np.min(np.abs(peaks - b)) < 2 * frame_s for b in beats)  # every click is found where it is
+
+
+def test_parity_with_librosa_and_batch_axes():
+    librosa = pytest.importorskip("librosa")
+    batch = np.stack([clicks(90.0, 8.0, seed=1), clicks(150.0, 8.0, seed=2)])
+    env = R.onset_strength(y=batch, sr=SR)
+    for i, y in enumerate(batch):
+        ref = librosa.onset.onset_strength(y=y, sr=SR)
+        assert np.max(np.abs(env[i] - ref)) / ref.max() < 1e-5
+        np.testing.assert_allclose(R.tempogram(onset_envelope=ref, sr=SR),
+                                   librosa.feature.tempogram(onset_envelope=ref, sr=SR), atol=1e-6)
+        long = np.tile(ref, 2)  # the Fourier tempogram's 384-frame window wants more than 8 s
+        np.testing.assert_allclose(R.fourier_tempogram(onset_envelope=long, sr=SR),
+                                   librosa.feature.fourier_tempogram(onset_envelope=long, sr=SR), atol=1e-6)
+    np.testing.assert_allclose(R.tempo_frequencies(384, sr=SR)[1:], librosa.tempo_frequencies(384, sr=SR)[1:])
+    np.testing.assert_allclose(R.fourier_tempo_frequencies(sr=SR), librosa.fourier_tempo_frequencies(sr=SR))
+
+
+def test_bad_arguments_are_parameter_errors():
+    with pytest.raises(ParameterError, match="needs y= or S="):
+        R.onset_strength()
+    with pytest.raises(ParameterError, match="y= or onset_envelope="):
+        R.tempogram()
+    with pytest.raises(ParameterError, match="win_length"):
+        R.tempogram(onset_envelope=np.ones(100), win_length=0)
+    with pytest.raises(ParameterError, match="lag"):
+        R.onset_strength(y=clicks(120.0, 1.0), lag=0)
