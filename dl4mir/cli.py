@@ -11,6 +11,7 @@ datasets:
   guitar-fx     synthetic EGFxSet (guitar notes through 12 effects), made on first use
   instruments   synthetic TinySOL (orchestral notes with known pitch), made on first use
   vowels        synthetic Persian CV syllables (6 vowels), made on first use
+  rhythms       synthetic drum grooves with tempo, beats and meter (GTZAN's tempo layout), made on first use
   egfxset:PATH  the real EGFxSet in PATH        tinysol:PATH  the real TinySOL in PATH
   gtzan:PATH    GTZAN in mirdata's layout       NAME:PATH     any folder in NAME's layout
   folder:PATH   your own audio: PATH/<label>/.../*.wav, or labels.csv (file,label[,group]) in PATH
@@ -228,7 +229,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_list)
 
     p = dsub.add_parser("make", help="generate a synthetic dataset (skipped if already complete)")
-    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels"), help="which synthetic dataset")
+    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels", "rhythms"), help="which synthetic dataset")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                    help="quick: for tests; default: the course at 16 kHz; full: the real dataset's size")
     p.add_argument("--out", default=None, help="folder to write into (default: the dl4mir cache, $DL4MIR_HOME)")

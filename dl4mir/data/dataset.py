@@ -17,6 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from dl4mir.audio import load
 from dl4mir.data import egfxset
 from dl4mir.data.egfxset import clip_labels, midi_to_hz, read_metadata_csv
@@ -191,7 +193,8 @@ class GTZANReader(MirdataReader):
         out = []
         for clip_id, (rel, _) in index.entries.items():
             t = ds.track(clip_id)
-            labels = {"genre": t.genre, "tempo_bpm": _read_bpm(t.tempo_path) if t.tempo_path else None}
+            labels = {"genre": t.genre, "tempo_bpm": _read_bpm(t.tempo_path) if t.tempo_path else None,
+                      "meter": _read_meter(t.beats_path) if t.beats_path else None}
             groups = {"genre": t.genre}
             if split is not None:  # excerpts the filtered split leaves out are kept, marked "excluded"
                 groups["filtered_split"] = split.get("/".join(Path(rel).parts[-2:]), "excluded")
@@ -220,6 +223,18 @@ def _read_bpm(path: str) -> float:
         return float(Path(path).read_text().split()[0])
     except (OSError, IndexError, ValueError) as exc:
         raise DatasetError(f"{path}: not a tempo file with one BPM value ({exc})") from None
+
+
+def _read_meter(path: str) -> int | None:
+    """Beats per bar from a GTZAN ``.beats`` file (``time position`` per line): the largest position, or ``None``
+    when the file gives times only."""
+    try:
+        beats = np.loadtxt(path, ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{path}: not a beat file with a time (and bar position) per line ({exc})") from None
+    if beats.size == 0:
+        raise DatasetError(f"{path}: empty beat file")
+    return int(beats[:, 1].max()) if beats.shape[1] > 1 else None
 
 
 class VowelsReader(Reader):

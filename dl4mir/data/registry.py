@@ -28,6 +28,8 @@ SYNTHETIC = {
                                  "8 orchestral instruments, every semitone, pp/mf/ff, TinySOL layout"),
     "vowels": SyntheticSpec("vowels", "VowelsConfig", "vowels", "PCVC (Persian CV syllables)",
                             "formant-synthesized CV syllables, 6 vowels × 12 consonants × speakers"),
+    "rhythms": SyntheticSpec("rhythms", "RhythmsConfig", "gtzan", "GTZAN's tempo and beat annotations",
+                             "drum grooves in 7 styles × 4 kits at 40–240 BPM with beats and meter, GTZAN layout"),
 }
 REAL = LAYOUTS  # the layouts read from a folder you give
 PROFILES = ("quick", "default", "full")

@@ -75,14 +75,16 @@ def write_dataset(
     sample_rate: int,
     subtype: str,
     extra_files: Callable[[Path, dict], None] | None = None,
+    annotations: Callable[[str], dict[str, str]] | None = None,
     clip_id: Callable[[str], str] = lambda rel: rel.rsplit(".", 1)[0],
     workers: int | None = None,
     show_progress: bool | None = None,
 ) -> Path:
     """Render ``tasks`` with the picklable ``render(task) -> [(relpath, waveform[, meta]), ...]`` into ``root``.
 
-    Writes the files, then ``extra_files(root, {relpath: meta})`` (metadata CSVs), the checksum index and
-    finally the marker.
+    Writes the files, then ``extra_files(root, {relpath: meta})`` (metadata CSVs, annotation files), the checksum
+    index and finally the marker.  ``annotations(audio relpath) -> {key: relpath}`` names per-clip files that
+    ``extra_files`` wrote; they enter the index beside the audio (mirdata's ``{"tempo": [relpath, md5]}``).
     """
 
     root = Path(root)
@@ -109,7 +111,10 @@ def write_dataset(
             collect(pool.map(_write_task, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
     if extra_files is not None:
         extra_files(root, metas)
-    tracks = {clip_id(rel): {"audio": [rel, md5]} for rel, md5 in sorted(files.items())}
+    tracks = {}
+    for rel, md5 in sorted(files.items()):
+        extra = annotations(rel) if annotations else {}
+        tracks[clip_id(rel)] = {"audio": [rel, md5], **{key: [ann, md5_file(root / ann)] for key, ann in extra.items()}}
     if len(tracks) != len(files):
         raise RuntimeError(f"{name}: two files share a clip id")  # a generator bug, never user input
     write_index(root / INDEX_FILE, tracks, version=f"{name}-synthetic")
