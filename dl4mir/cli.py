@@ -144,6 +144,16 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--json", action="store_true", help="print machine-readable JSON (warnings and windows included)")
     pr.set_defaults(func=cmd_predict)
 
+    te = sub.add_parser("tempo", help="estimate the tempo (BPM) of audio files",
+                        description="One global tempo per file: the mean autocorrelation tempogram weighted by a "
+                                    "log-normal prior around 120 BPM (librosa's feature.tempo, the classic baseline; "
+                                    "octave errors are its known failure). Files that cannot be read are listed at "
+                                    "the end (exit code 1).")
+    te.add_argument("files", nargs="+", help="audio files")
+    te.add_argument("--start-bpm", type=float, default=120.0, help="centre of the tempo prior (default: %(default)s)")
+    te.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    te.set_defaults(func=cmd_tempo)
+
     gen = sub.add_parser("generate", help="make sounds with a trained generative model (VAE, CVAE, GAN, AE)",
                          description="Writes WAV files (Griffin-Lim phase) and a figure of the spectrograms made "
                                      "(seconds × Hz). Files are named after what made them (condition, seed, "
@@ -480,6 +490,29 @@ def cmd_predict(args) -> int:
         print(res.summary())
         return 1
     return 0
+
+
+def cmd_tempo(args) -> int:
+    from dl4mir.audio import BatchResult, load
+    from dl4mir.errors import AudioError
+    from dl4mir.features.rhythm import tempo
+
+    result = BatchResult()
+    for path in args.files:
+        try:
+            y, sr = load(path, sr=22050)
+        except AudioError as exc:
+            result.failures.append((path, exc.cause))
+            continue
+        result.ok[path] = float(tempo(y=y, sr=sr, start_bpm=args.start_bpm))
+    if args.json:
+        print(json.dumps({"tempo_bpm": result.ok, "failures": [{"file": f, "cause": c} for f, c in result.failures]}))
+    else:
+        for path, bpm in result.ok.items():
+            print(f"{path}: {bpm:.1f} BPM")
+        if result.failures:
+            print(result.summary())
+    return 1 if result.failures else 0
 
 
 def cmd_lessons_list(args) -> int:

@@ -237,3 +237,18 @@ def spectral_convergence(target_mag, estimate_mag) -> np.ndarray:
     """``‖|S| − |Ŝ|‖_F / ‖|S|‖_F`` per item, over the last two axes (0 = identical magnitudes)."""
     t, e = np.asarray(target_mag, dtype=np.float64), np.asarray(estimate_mag, dtype=np.float64)
     return np.linalg.norm(t - e, axis=(-2, -1)) / np.maximum(np.linalg.norm(t, axis=(-2, -1)), 1e-12)
+
+
+def tempo_accuracy(reference_bpm, estimated_bpm, *, tolerance: float = 0.04) -> dict:
+    """The tempo literature's two accuracies over clips: Acc1, the share of estimates within ``tolerance``
+    (relative) of the reference; Acc2, the same when the estimate may also be off by a factor of 2, 3, ½ or ⅓
+    (octave and metrical-level errors).  ``per_factor``: the share of clips matched at each factor."""
+    ref, est = np.asarray(reference_bpm, dtype=float), np.asarray(estimated_bpm, dtype=float)
+    if ref.shape != est.shape or ref.size == 0:
+        raise ParameterError(f"reference and estimate need the same non-empty shape, got {ref.shape} and {est.shape}")
+    if not (np.all(ref > 0) and np.all(np.isfinite(est))):
+        raise ParameterError("tempi must be positive (reference) and finite (estimate)")
+    factors = {"1": 1.0, "2": 2.0, "3": 3.0, "1/2": 0.5, "1/3": 1 / 3}
+    hit = {k: np.abs(est - f * ref) <= tolerance * f * ref for k, f in factors.items()}
+    return {"acc1": float(hit["1"].mean()), "acc2": float(np.any(list(hit.values()), axis=0).mean()),
+            "per_factor": {k: float(v.mean()) for k, v in hit.items()}, "n": int(ref.size)}

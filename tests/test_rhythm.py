@@ -74,3 +74,33 @@ def test_bad_arguments_are_parameter_errors():
         R.tempogram(onset_envelope=np.ones(100), win_length=0)
     with pytest.raises(ParameterError, match="lag"):
         R.onset_strength(y=clicks(120.0, 1.0), lag=0)
+
+
+def test_tempo_estimate_is_librosas_and_finds_clicks():
+    librosa = pytest.importorskip("librosa")
+    for bpm in (60.0, 75.0, 90.0, 100.0, 150.0, 180.0):
+        y = clicks(bpm, seconds=12.0)
+        ours = R.tempo(y=y, sr=SR)
+        assert ours.shape == () and ours == pytest.approx(float(librosa.feature.tempo(y=y, sr=SR)[0]), rel=1e-9)
+        if 85 <= bpm <= 160:  # near the 120 BPM prior it finds the clicks; far from it, octave and 3:2 errors —
+            assert abs(np.log2(ours / bpm)) < 0.04  # librosa's too (measured: 60 → 123, 75 → 129, 180 → 89)
+    batch = np.stack([clicks(75.0, 12.0), clicks(128.0, 12.0)])
+    assert R.tempo(y=batch, sr=SR).shape == (2,)
+
+
+def test_tempo_accuracy_matches_mir_eval():
+    mir_eval = pytest.importorskip("mir_eval")
+    from dl4mir.metrics import tempo_accuracy
+
+    rng = np.random.default_rng(0)
+    ref = np.exp(rng.uniform(np.log(40), np.log(240), 200))
+    est = ref * rng.choice([1.0, 1.03, 1.06, 2.0, 0.5, 3.0, 1 / 3, 1.5], size=200)
+    acc = tempo_accuracy(ref, est)
+    one = [mir_eval.tempo.detection(np.array([r, r]), 0.5, np.array([e, e]), tol=0.04)[1] for r, e in zip(ref, est)]
+    assert acc["acc1"] == pytest.approx(np.mean(one))
+    two = [max(mir_eval.tempo.detection(np.array([r * f, r * f]), 0.5, np.array([e, e]), tol=0.04)[1]
+               for f in (1, 2, 3, 0.5, 1 / 3)) for r, e in zip(ref, est)]
+    assert acc["acc2"] == pytest.approx(np.mean(two))
+    assert acc["acc2"] > acc["acc1"]  # the ×1.5 and 1.06 errors stay errors; octaves become hits
+    with pytest.raises(Exception, match="same non-empty shape"):
+        tempo_accuracy([120.0], [])

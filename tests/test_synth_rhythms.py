@@ -75,3 +75,20 @@ def test_bad_configs_and_annotations_are_named(tmp_path):
     bpm.write_text("fast\n")
     with pytest.raises(DatasetError, match="gtzan_rock_00000.bpm: not a tempo file"):
         get_dataset(f"gtzan:{root}").clips
+
+
+def test_tempo_command_reads_files_and_lists_failures(rhythms, tmp_path, capsys):
+    import json
+
+    from dl4mir.cli import main
+    from dl4mir.metrics import tempo_accuracy
+
+    clips = rhythms.clips
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF")
+    assert main(["tempo", "--json", *[str(c.path) for c in clips], str(bad)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["failures"][0]["file"] == str(bad)
+    est = [out["tempo_bpm"][str(c.path)] for c in clips]
+    acc = tempo_accuracy([c.labels["tempo_bpm"] for c in clips], est)
+    assert acc["acc2"] >= 0.8, acc  # the classic estimator up to octave errors (quick profile: Acc1 0.36, Acc2 0.93)

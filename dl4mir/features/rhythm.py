@@ -9,6 +9,8 @@ Conventions (librosa 0.11's, checked against it in the tests):
 * ``tempogram``: the onset envelope, zero-ramp padded by ``win_length // 2`` at both ends, cut into
   ``win_length``-frame windows (Hann), autocorrelated; rows are lags in frames (row 0 = lag 0, i.e. ∞ BPM), each
   column scaled to a maximum of 1.
+* ``tempo``: the mean autocorrelation tempogram over an 8 s window, weighted by a log-normal prior around 120 BPM
+  (one octave of spread), maximised over lags below 320 BPM — librosa's ``feature.tempo``, the classic baseline.
 * ``fourier_tempogram``: the STFT of the onset envelope with a ``win_length``-point Hann window and hop 1; rows are
   tempo frequencies ``k · 60·sr / (hop_length · win_length)`` BPM.
 
@@ -22,7 +24,8 @@ import numpy as np
 from dl4mir.errors import ParameterError
 from dl4mir.features import spectral as F
 
-__all__ = ["onset_strength", "tempogram", "fourier_tempogram", "tempo_frequencies", "fourier_tempo_frequencies"]
+__all__ = ["onset_strength", "tempogram", "fourier_tempogram", "tempo_frequencies", "fourier_tempo_frequencies",
+           "tempo"]
 
 
 def onset_strength(*, y: np.ndarray | None = None, sr: float = 22050, S: np.ndarray | None = None,
@@ -90,3 +93,21 @@ def tempo_frequencies(n_bins: int, *, hop_length: int = 512, sr: float = 22050) 
 def fourier_tempo_frequencies(*, sr: float = 22050, win_length: int = 384, hop_length: int = 512) -> np.ndarray:
     """BPM of each row of :func:`fourier_tempogram`."""
     return F.fft_frequencies(sr=sr * 60 / hop_length, n_fft=win_length)
+
+
+def tempo(*, y: np.ndarray | None = None, sr: float = 22050, onset_envelope: np.ndarray | None = None,
+          hop_length: int = 512, start_bpm: float = 120.0, std_bpm: float = 1.0, ac_size_s: float = 8.0,
+          max_tempo: float | None = 320.0) -> np.ndarray:
+    """One global tempo estimate in BPM per signal, ``(...,)``: the lag of the strongest mean autocorrelation
+    after weighting by a log-normal prior centred on ``start_bpm`` with ``std_bpm`` octaves of spread."""
+    if start_bpm <= 0 or std_bpm <= 0:
+        raise ParameterError(f"start_bpm and std_bpm must be positive, got {start_bpm} and {std_bpm}")
+    win_length = int(np.floor(ac_size_s * sr / hop_length))
+    tg = tempogram(y=y, sr=sr, onset_envelope=onset_envelope, hop_length=hop_length, win_length=win_length)
+    mean = tg.mean(axis=-1)  # (..., win_length)
+    bpms = tempo_frequencies(win_length, hop_length=hop_length, sr=sr)
+    with np.errstate(divide="ignore"):
+        log_prior = -0.5 * ((np.log2(bpms) - np.log2(start_bpm)) / std_bpm) ** 2
+    if max_tempo is not None:
+        log_prior[: int(np.argmax(bpms < max_tempo))] = -np.inf
+    return bpms[np.argmax(np.log1p(1e6 * mean) + log_prior, axis=-1)]
