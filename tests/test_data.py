@@ -436,3 +436,13 @@ def test_egfxset_labels_match_mirdatas_own_loader_on_real_files():
         y_theirs, sr_theirs = track.audio
         y_ours, sr_ours = clip.load()
         assert sr_ours == sr_theirs and np.allclose(y_ours, y_theirs, atol=1e-6)
+
+
+def test_too_few_clips_per_class_for_the_folds_is_a_dataset_error(tmp_path):
+    root = tmp_path / "tiny"
+    for label in ("a", "b"):
+        for i in range(3):
+            _tone(root / label / f"{i}.wav", 220)
+    with pytest.raises(DatasetError, match="5 folds stratified by 'label' need at least one class with 5"):
+        default_split(get_dataset(f"folder:{root}"))
+    assert len(default_split(get_dataset(f"folder:{root}"), n_folds=2).folds) == 2

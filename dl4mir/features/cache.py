@@ -26,6 +26,7 @@ from dl4mir.config import parse_value
 from dl4mir.data.dataset import dl4mir_home
 from dl4mir.data.index import md5_file
 from dl4mir.errors import AudioError, ConfigError, DatasetError, ParameterError
+from dl4mir.features import rhythm as R
 from dl4mir.features import spectral as F
 
 # name -> (function(y, sr, **params) -> array, default params)
@@ -36,6 +37,7 @@ FEATURE_DEFAULTS = {
     "stats": {"n_fft": 1024, "hop_length": 256, "n_mfcc": 13},
     "stft_mag": {"n_fft": 1024, "hop_length": 512},
     "waveform": {},
+    "onset": {"n_fft": 2048, "hop_length": 512, "n_mels": 128},
 }
 
 
@@ -83,8 +85,15 @@ def _waveform(y, sr):
     return standardize(y)
 
 
+def _onset(y, sr, **p):
+    """The onset-strength envelope (:func:`dl4mir.features.rhythm.onset_strength`) scaled to a peak of 1: rhythm
+    without level."""
+    env = R.onset_strength(y=y, sr=sr, **p)
+    return (env / max(float(env.max()), 1e-9)).astype(np.float32)
+
+
 _FUNCTIONS = {"logmel": _logmel, "mfcc": _mfcc, "spectrum_db": _spectrum_db, "stats": _stats, "stft_mag": _stft_mag,
-              "waveform": _waveform}
+              "waveform": _waveform, "onset": _onset}
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,12 @@ REGISTRY = {
     "conv-vae": ("vae", "VAE", "VAEConfig", {"arch": "conv"}),
     "cvae": ("vae", "VAE", "VAEConfig", {"arch": "conv", "conditional": True}),
     "gan": ("gan", "GAN", "GANConfig", {"conditional": True}),
+    # self-supervised (the tempo lesson), on onset envelopes
+    "tempo-ssl": ("tempo_ssl", "TempoSSL", "TempoSSLConfig", {}),
 }
 GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
-CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE)
+SELF_SUPERVISED = ("tempo-ssl",)
+CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + SELF_SUPERVISED)
 
 
 def model_classes(name: str):

@@ -39,11 +39,14 @@ TASKS = {t.name: t for t in (
     # the course's CNN homework; 10 s of each 30 s excerpt (`predict` slides the window over whole files)
     Task("genre", "gtzan", "genre", default_data=None, duration_s=10.0),
     Task("label", "folder", "label", default_data=None),  # your own audio: folder:PATH
+    Task("tempo", "gtzan", "tempo_bpm", kind="regression", default_data="rhythms"),
 )}
 MAX_FOLDER_WINDOW_S = 10.0  # a folder's clips have any length: the window is their median length, at most this
 
 
 def feature_spec_for(input_kind: str, duration_s: float):
+    if input_kind == "onset":  # rhythm: the onset envelope at GTZAN's rate, 23 ms frames
+        return FeatureSpec("onset", sr=22050, duration_s=duration_s)
     if input_kind == "waveform":
         return FeatureSpec("waveform", sr=8000, duration_s=duration_s)
     if input_kind == "logmag":  # the generative models' spectrograms (a fixed length, see features.logmag)
@@ -92,6 +95,8 @@ class TaskData:
     def input_shape(self) -> dict:
         if self.feature_spec.name == "waveform":
             return {"n_samples": int(self.X.shape[-1])}
+        if self.feature_spec.name == "onset":
+            return {"n_frames": int(self.X.shape[-1])}
         if self.task.kind == "generative":
             return {"n_freq": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
         return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
@@ -160,9 +165,9 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     if input_kind == "logmag":
         X = SPEC.from_magnitude(X)
     train = X[torch.as_tensor(split_rows["train"])]
-    if input_kind == "waveform":
-        X = X.unsqueeze(1)  # (N, 1, samples); already standardized per clip
-        norm = {"kind": "per-clip zero-mean peak"}
+    if input_kind in ("waveform", "onset"):
+        X = X.unsqueeze(1)  # (N, 1, samples or frames); already scaled per clip
+        norm = {"kind": "per-clip zero-mean peak" if input_kind == "waveform" else "per-clip peak"}
     else:  # per-mel-band statistics of the training rows only
         norm = band_statistics(train)
         X = standardize_bands(X, norm)

@@ -20,7 +20,7 @@ import dataclasses
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -227,6 +227,9 @@ def train_model(model: str, task: str | TaskData = "effect", *, data: str | None
         task_data = prepare(task, input_kind=input_kind(model), data=data, profile=profile, test_group=test_group,
                             show_progress=show_progress)
         _describe_data(task_data)
+    if getattr(model_classes(model)[0], "self_supervised", False) and task_data.task.kind != "generative":
+        # the model's own objective, labels unused: train and validate like a generative model
+        task_data = replace(task_data, task=replace(task_data.task, kind="generative"))
     n_out = len(task_data.classes) if task_data.classes else 1
     net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **task_data.input_shape(), **model_cfg})
     if init_from is not None:

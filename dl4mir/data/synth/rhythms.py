@@ -65,7 +65,7 @@ class RhythmsConfig(SynthConfig):
     subtype: str = "PCM_16"
 
     PROFILES: ClassVar[dict[str, dict]] = {
-        "quick": {"duration_s": 6.0, "clips_per_style": 4},
+        "quick": {"duration_s": 6.0, "clips_per_style": 8},
         "default": {},
         "full": {"duration_s": 30.0, "clips_per_style": 100},
     }
