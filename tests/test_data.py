@@ -441,8 +441,11 @@ def test_egfxset_labels_match_mirdatas_own_loader_on_real_files():
 def test_too_few_clips_per_class_for_the_folds_is_a_dataset_error(tmp_path):
     root = tmp_path / "tiny"
     for label in ("a", "b"):
-        for i in range(3):
+        for i in range(4):
             _tone(root / label / f"{i}.wav", 220)
+    ds = get_dataset(f"folder:{root}")
     with pytest.raises(DatasetError, match="5 folds stratified by 'label' need at least one class with 5"):
-        default_split(get_dataset(f"folder:{root}"))
-    assert len(default_split(get_dataset(f"folder:{root}"), n_folds=2).folds) == 2
+        default_split(ds)  # 8 clips, 6 for development: enough for 5 folds, not per class
+    assert len(default_split(ds, n_folds=2).folds) == 2
+    with pytest.raises(DatasetError, match=r"9 folds need at least 9 development clips; there are \d\. .*--folds"):
+        default_split(ds, n_folds=9)  # never "groups of None"

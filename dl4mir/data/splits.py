@@ -132,8 +132,9 @@ def make_split(clips, *, group_key: str | None = None, test_groups=None, test_fr
     dev_idx = np.flatnonzero(~is_test)
     n_dev_groups = len(set(groups[dev_idx]))
     if n_folds > n_dev_groups:
-        raise DatasetError(f"{n_folds} folds need at least {n_folds} development groups of {group_key!r}; "
-                           f"there are {n_dev_groups}. Use fewer folds or another group key.")
+        what = f"groups of {group_key!r}" if group_key else "clips"
+        raise DatasetError(f"{n_folds} folds need at least {n_folds} development {what}; there are {n_dev_groups}. "
+                           "Use fewer folds (--folds)" + (" or another group key." if group_key else " or more data."))
     folds = []
     if n_folds >= 2 and stratify is not None:
         counts = {str(v): int(c) for v, c in zip(*np.unique(labels[dev_idx], return_counts=True))}
