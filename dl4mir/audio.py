@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,8 +73,6 @@ def _os_cause(exc: OSError) -> str:
 
 def _check_file(path: Path) -> None:
     """Only regular files (or symlinks to them) are opened: a FIFO would block the first read forever."""
-    import stat
-
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -107,11 +106,11 @@ def _chunks(f, offset: int, *, endian: str = "<", wave64: bool = False):
         f.seek(start + ((size + 7) & ~7 if wave64 else size + (size & 1)))
 
 
-def _block_align(f) -> int:
+def _block_align(f, path: Path) -> int:
     """Bytes per frame, from a WAVE fmt chunk the file is positioned at."""
     fmt = f.read(16)
     if len(fmt) < 16:
-        raise ValueError("fmt chunk cut short")
+        raise AudioError(path, "truncated header (fmt chunk cut short)")
     return struct.unpack("<H", fmt[12:14])[0] or 1
 
 
@@ -197,7 +196,7 @@ def _check_other_containers(path: Path) -> None:
                          wave64=kind == "Wave64")
         for cid, csize, start in chunks:
             if cid == b"fmt ":
-                bytes_per_frame = _block_align(f)
+                bytes_per_frame = _block_align(f, path)
             elif cid == b"COMM":
                 comm = f.read(min(csize, 22))
                 channels, frames, bits = struct.unpack(">hIh", comm[:8])

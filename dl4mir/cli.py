@@ -273,8 +273,9 @@ def _parser() -> argparse.ArgumentParser:
                                                    "speaker (default: the layout's convention)")
     p.add_argument("--test-groups", default=None,
                    help="comma-separated groups for the test set, e.g. 5 (default: the layout's convention)")
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="if no test groups: share of the groups drawn at random (default: %(default)s)")
+    p.add_argument("--test-fraction", type=float, default=None,
+                   help="if no test groups: share of the groups drawn at random (default: 0.2, or the layout's "
+                        "fixed split)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds on the development set "
                                                         "(default: %(default)s)")
     p.add_argument("--stratify", default=None, help="label to balance across folds, e.g. effect (default: none)")
@@ -344,7 +345,8 @@ def cmd_data_split(args) -> int:
     if args.group is not None:
         overrides["official"] = False
         overrides.setdefault("test_groups", None)
-    overrides["test_fraction"] = args.test_fraction
+    if args.test_fraction is not None:
+        overrides["test_fraction"] = args.test_fraction
     plan = default_split(ds, seed=args.seed, n_folds=args.folds, **overrides)
     sizes = [f"{len(f['train'])}/{len(f['val'])}" for f in plan.folds]
     groups = f", test groups {', '.join(plan.test_groups)}" if plan.test_groups else ""

@@ -277,7 +277,7 @@ def _gtzan(root, genres=("blues", "jazz"), n=6, seconds=0.5):
     return root
 
 
-def test_gtzan_split_follows_the_fault_filtered_lists_or_says_it_is_random(tmp_path):
+def test_gtzan_split_follows_the_fault_filtered_lists_or_says_it_is_random(tmp_path, capsys):
     from dl4mir.data.splits import default_split
 
     root = _gtzan(tmp_path / "gtzan")
@@ -293,6 +293,10 @@ def test_gtzan_split_follows_the_fault_filtered_lists_or_says_it_is_random(tmp_p
     assert plan.test == ["blues.00004", "jazz.00004"] and plan.folds[0]["val"] == ["blues.00003", "jazz.00003"]
     assert "blues.00005" not in plan.test + plan.folds[0]["train"] + plan.folds[0]["val"]
     assert "2 excerpts left out" in plan.note
+    from dl4mir.cli import main
+
+    assert main(["data", "split", f"gtzan:{root}", "--folds", "2"]) == 0  # the command takes the same convention
+    assert "fault-filtered split grouped by 'filtered_split'" in capsys.readouterr().out
 
     (root / "test_filtered.txt").unlink()
     with pytest.raises(DatasetError, match="missing test_filtered.txt"):

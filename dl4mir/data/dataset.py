@@ -24,6 +24,7 @@ from dl4mir.data import egfxset
 from dl4mir.data.egfxset import clip_labels, midi_to_hz, read_metadata_csv
 from dl4mir.data.index import (INDEX_FILE, Index, build_index, file_stats, list_audio_files, read_index, safe_path,
                                stale, unusable_audio_files, validate)
+from dl4mir.data.splits import SplitPlan
 from dl4mir.data.synth import vowels as vowels_synth
 from dl4mir.errors import DatasetError
 
@@ -74,6 +75,16 @@ class Reader:
     def official_split(self, clip: Clip) -> str | None:
         return None
 
+    def split_convention(self, dataset) -> dict:
+        """:func:`dl4mir.data.splits.make_split` options for the split this layout conventionally uses, plus an
+        optional ``"note"`` saying what the user should know about it."""
+        return {"group_key": None, "test_groups": None, "stratify": None}
+
+    def fixed_split(self, dataset, *, seed: int):
+        """A :class:`~dl4mir.data.splits.SplitPlan` when the layout's convention is a fixed train/validation/test
+        assignment rather than held-out groups and folds; ``None`` otherwise."""
+        return None
+
 
 class EGFxSetReader(Reader):
     """EGFxSet's layout (real, or ``guitar-fx``)."""
@@ -81,6 +92,9 @@ class EGFxSetReader(Reader):
     name = "egfxset"
     summary_labels = ("effect", "effect_type", "pickup", "string")
     group_keys = ("string", "pickup", "note")
+
+    def split_convention(self, dataset):
+        return {"group_key": "string", "test_groups": ("5",), "stratify": "effect"}  # the course holds out string 5
 
     def files(self, root):
         return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
@@ -158,6 +172,9 @@ class TinySOLReader(MirdataReader):
     def official_split(self, clip):
         return f"fold{clip.labels['fold']}"
 
+    def split_convention(self, dataset):
+        return {"group_key": "fold", "test_groups": None, "stratify": "instrument", "official": True}
+
 
 class GTZANReader(MirdataReader):
     """GTZAN's layout: ``gtzan_genre/genres/<genre>/<genre>.000NN.wav`` (+ optional tempo/beat annotations)."""
@@ -201,6 +218,26 @@ class GTZANReader(MirdataReader):
             out.append(Clip(clip_id, safe_path(root, rel), labels, groups, self.name))
         return out
 
+    def split_convention(self, dataset):
+        if not dataset.index_is_built_here:  # a synthetic set (rhythms) has no artists to keep apart
+            return {"group_key": None, "test_groups": None, "stratify": "genre"}
+        return {"group_key": None, "test_groups": None, "stratify": "genre",
+                "note": "random stratified split: GTZAN's fault-filtered split was not found (put train_filtered.txt, "
+                        f"valid_filtered.txt and test_filtered.txt in {dataset.root}); a random split puts excerpts "
+                        "of one artist on both sides and overestimates accuracy"}
+
+    def fixed_split(self, dataset, *, seed):
+        """The fault-filtered split, when its lists are in the dataset's folder."""
+        assigned = {c.clip_id: c.groups.get("filtered_split") for c in dataset.clips}
+        if all(v is None for v in assigned.values()):
+            return None
+        by = {name: sorted(i for i, v in assigned.items() if v == name) for name in ("train", "val", "test", "excluded")}
+        return SplitPlan("fault-filtered", "filtered_split", "genre", seed, by["test"],
+                         [{"train": by["train"], "val": by["val"]}], ["test"],
+                         note=(f"GTZAN's fault-filtered split (Kereliuk, Sturm & Larsen 2015): {len(by['train'])} "
+                               f"train, {len(by['val'])} validation, {len(by['test'])} test, {len(by['excluded'])} "
+                               "excerpts left out (repeated, distorted or mislabelled)"))
+
     def filtered_split(self, root) -> dict[str, str] | None:
         """``{"<genre>/<file>.wav": "train" | "val" | "test"}`` from the fault-filtered split's lists in ``root``;
         ``None`` if none of them is there."""
@@ -243,6 +280,9 @@ class VowelsReader(Reader):
     name = "vowels"
     summary_labels = ("vowel", "consonant", "sex")
     group_keys = ("speaker",)
+
+    def split_convention(self, dataset):
+        return {"group_key": "speaker", "test_groups": None, "stratify": "vowel"}
 
     def files(self, root):
         return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
@@ -316,6 +356,13 @@ class FolderReader(Reader):
                     raise DatasetError(f"{path}:{line_no}: {rel} is listed twice")
                 rows[rel] = (label, (row.get("group") or "").strip() or None)
         return rows
+
+    def split_convention(self, dataset):
+        if all("group" in c.groups for c in dataset.clips):
+            return {"group_key": "group", "test_groups": None, "stratify": "label"}
+        return {"group_key": None, "test_groups": None, "stratify": "label",
+                "note": "random split by clip: clips of one recording or player may sit on both sides; a group "
+                        "column in labels.csv keeps them together"}
 
     def clips(self, root, index):
         table = self.read_csv(root)

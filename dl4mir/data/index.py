@@ -262,6 +262,7 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
     but absent from the index, duplicated and malformed index entries, and index paths that escape ``root``.
     """
     root = Path(root)
+    root_real = root.resolve()
     rep = ValidationReport(root, duplicates=list(index.duplicates), malformed=list(index.malformed))
     actual: dict[str, str] = {}
     expected_by_md5: dict[str, str] = {}
@@ -276,10 +277,10 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
             continue
         indexed_paths.add(PurePosixPath(rel).as_posix())
         rep.n_checked += 1
-        problem = _unusable(root.resolve(), path) if os.path.lexists(path) else "missing"
-        if problem == "missing":
+        if not os.path.lexists(path):
             rep.missing.append(rel)
             continue
+        problem = _unusable(root_real, path)
         if problem is not None:
             rep.unusable.append(f"{rel}: {problem}")
             continue
@@ -306,7 +307,12 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
             rep.swapped.append((rel, other))
             seen.update((rel, other))
     rep.checksum_mismatch = [r for r in rep.checksum_mismatch if r not in seen]
-    rep.unindexed = [rel for rel in list_audio_files(root) if rel not in indexed_paths]
-    rep.unusable += [u for u in unusable_audio_files(root) if u.split(": ", 1)[0] not in indexed_paths]
+    for rel, problem in sorted(_walk_audio(root)):  # one walk: files the index lacks, and unusable entries
+        if rel in indexed_paths:
+            continue
+        if problem is None:
+            rep.unindexed.append(rel)
+        else:
+            rep.unusable.append(f"{rel}: {problem}")
     return rep
 

@@ -12,16 +12,6 @@ import numpy as np
 
 from dl4mir.errors import ConfigError, DatasetError
 
-# What the course holds out by default, per layout.
-DEFAULTS = {
-    "egfxset": {"group_key": "string", "test_groups": ("5",), "stratify": "effect"},
-    "tinysol": {"group_key": "fold", "test_groups": None, "stratify": "instrument", "official": True},
-    "vowels": {"group_key": "speaker", "test_groups": None, "stratify": "vowel"},
-    "gtzan": {"group_key": None, "test_groups": None, "stratify": "genre"},  # without the filtered split's lists
-    "folder": {"group_key": None, "test_groups": None, "stratify": "label"},  # "group" when labels.csv has one
-}
-
-
 @dataclass
 class SplitPlan:
     """A test set plus K (train, validation) folds over the development set, as clip ids."""
@@ -181,43 +171,22 @@ def parse_test_group(text: str) -> dict:
 
 def default_split(dataset, *, seed: int = 0, n_folds: int = 5, test_group: str | None = None,
                   **overrides) -> SplitPlan:
-    """The course's split for a dataset's layout (hold out string 5 on EGFxSet, speakers on vowels, TinySOL's
-    official folds), with keyword overrides; ``test_group="string=2"`` holds out other groups."""
+    """The split a dataset's layout conventionally uses (its reader's ``split_convention``/``fixed_split``: EGFxSet
+    holds out string 5, vowels hold out speakers, TinySOL uses its official folds, GTZAN its fault-filtered split
+    when given), with keyword overrides; ``test_group="string=2"`` holds out other groups."""
     if test_group:
         overrides = {**overrides, **parse_test_group(test_group)}
-    if dataset.reader.name == "gtzan" and not overrides:
-        return _gtzan_split(dataset, seed=seed, n_folds=n_folds)
-    opts = dict(DEFAULTS.get(dataset.reader.name, {"group_key": None, "test_groups": None, "stratify": None}))
-    grouped = dataset.reader.name == "folder" and all("group" in c.groups for c in dataset.clips)
-    if grouped:
-        opts["group_key"] = "group"
+    if not overrides and (fixed := dataset.reader.fixed_split(dataset, seed=seed)) is not None:
+        return fixed
+    opts = dataset.reader.split_convention(dataset)
+    note = opts.pop("note", "")
+    if overrides.keys() & {"group_key", "test_groups"}:
+        note = ""  # the user chose what is held out; the convention's caveat no longer applies
     opts.update(overrides)
     official = None
     if opts.pop("official", False):
         official = {c.clip_id: dataset.reader.official_split(c) for c in dataset.clips}
     plan = make_split(dataset.clips, official=official, seed=seed, n_folds=n_folds, **opts)
     check_no_leakage(plan, dataset.clips)
-    if dataset.reader.name == "folder" and not grouped and "group_key" not in overrides:
-        plan.note = ("random split by clip: clips of one recording or player may sit on both sides; a group column "
-                     "in labels.csv keeps them together")
+    plan.note = note
     return plan
-
-
-def _gtzan_split(dataset, *, seed: int, n_folds: int) -> SplitPlan:
-    """GTZAN's fault-filtered split when its lists are in the dataset's folder; otherwise a seeded stratified random
-    split, with a note saying why it flatters a model."""
-    assigned = {c.clip_id: c.groups.get("filtered_split") for c in dataset.clips}
-    if all(v is None for v in assigned.values()):
-        plan = make_split(dataset.clips, stratify="genre", seed=seed, n_folds=n_folds)
-        if not dataset.index_is_built_here:  # a synthetic set (rhythms) has no artists to keep apart
-            return plan
-        plan.note = ("random stratified split: GTZAN's fault-filtered split was not found (put train_filtered.txt, "
-                     f"valid_filtered.txt and test_filtered.txt in {dataset.root}); a random split puts excerpts "
-                     "of one artist on both sides and overestimates accuracy")
-        return plan
-    by = {name: sorted(i for i, v in assigned.items() if v == name) for name in ("train", "val", "test", "excluded")}
-    return SplitPlan("fault-filtered", "filtered_split", "genre", seed, by["test"],
-                     [{"train": by["train"], "val": by["val"]}], ["test"],
-                     note=(f"GTZAN's fault-filtered split (Kereliuk, Sturm & Larsen 2015): {len(by['train'])} train, "
-                           f"{len(by['val'])} validation, {len(by['test'])} test, {len(by['excluded'])} excerpts "
-                           "left out (repeated, distorted or mislabelled)"))
