@@ -452,6 +452,10 @@ class BatchResult:
         lines += [f"  FAILED {p}: {cause}" for p, cause in self.failures]
         return "\n".join(lines)
 
+    def failure_records(self) -> list[dict]:
+        """The failures as ``[{"file", "cause"}, …]`` for JSON output."""
+        return [{"file": f, "cause": c} for f, c in self.failures]
+
     def raise_if_failed(self) -> None:
         if self.failures:
             raise AudioError(self.failures[0][0], f"{len(self.failures)} file(s) failed:\n{self.summary()}")

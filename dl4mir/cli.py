@@ -478,7 +478,7 @@ def cmd_predict(args) -> int:
     res = predict_files(args.model, args.files, top_k=args.top, hop_s=args.hop)
     if args.json:
         print(json.dumps({"predictions": {path: pred.to_json() for path, pred in res.ok.items()},
-                          "failures": [{"file": f, "cause": c} for f, c in res.failures]}, indent=1))
+                          "failures": res.failure_records()}, indent=1))
         return 1 if res.failures else 0
     shown = lambda top: ", ".join(f"{c} {p:.3f}" for c, p in top)  # noqa: E731
     for path, pred in res.ok.items():
@@ -500,19 +500,19 @@ def cmd_tempo(args) -> int:
     from dl4mir.errors import AudioError
     from dl4mir.features.rhythm import tempo
 
-    result = BatchResult()
-    for path in args.files:
+    result, bpm = BatchResult(), {}
+    for path in args.files:  # one file in memory at a time (load_many would hold them all)
         try:
             y, sr = load(path, sr=22050)
         except AudioError as exc:
             result.failures.append((path, exc.cause))
             continue
-        result.ok[path] = float(tempo(y=y, sr=sr, start_bpm=args.start_bpm))
+        bpm[path] = float(tempo(y=y, sr=sr, start_bpm=args.start_bpm))
     if args.json:
-        print(json.dumps({"tempo_bpm": result.ok, "failures": [{"file": f, "cause": c} for f, c in result.failures]}))
+        print(json.dumps({"tempo_bpm": bpm, "failures": result.failure_records()}))
     else:
-        for path, bpm in result.ok.items():
-            print(f"{path}: {bpm:.1f} BPM")
+        for path, value in bpm.items():
+            print(f"{path}: {value:.1f} BPM")
         if result.failures:
             print(result.summary())
     return 1 if result.failures else 0

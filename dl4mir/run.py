@@ -51,7 +51,7 @@ def _data_step(spec: str, profile: str, out: Path, test_group: str | None = None
         "title": f"Data: {ds.name} ({info['layout']} layout)",
         "question": "What is in the dataset, is every file intact, and how is it split without leakage?",
         "headline": {"n_clips": info["n_clips"], "validation_ok": report.ok,
-                     "split": f"{plan.strategy} on {plan.group_key}", "n_test_clips": len(plan.test),
+                     "split": plan.describe(), "n_test_clips": len(plan.test),
                      "test_groups": plan.test_groups},
         "headline_labels": DATA_HEADLINE,
         "metrics": {"dataset": info, "validation": report.to_dict(),
@@ -147,7 +147,7 @@ def _cached(previous: dict, name: str, metrics: Path) -> dict:
 
 def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | os.PathLike = "runs",
                run_id: str | None = None, only: list[str] | None = None, skip: list[str] | None = None,
-               force: bool = False, test_group: str | None = None) -> Path:
+               force: bool = False, test_group: str | None = None) -> tuple[Path, list[str]]:
     """Run the steps and write ``report.html``; returns ``(report path, names of failed steps)``.
     ``test_group``: the guitar data's held-out group (``"string=2"``; default: the layout's convention)."""
     steps = plan_steps(data)

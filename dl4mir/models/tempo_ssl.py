@@ -25,12 +25,12 @@ from torch import nn
 
 from dl4mir.errors import ParameterError
 
-HOP_S = 512 / 22050  # the onset envelope's frame (features.cache "onset" at 22,050 Hz, hop 512)
 
 
 @dataclass
 class TempoSSLConfig:
     n_frames: int = 517  # onset-envelope frames per clip (12 s)
+    frame_rate_hz: float = 22050 / 512  # onset-envelope frames per second (the data says: TaskData.input_shape)
     n_bins: int = 128  # log-tempo bins between min_bpm and max_bpm
     min_bpm: float = 30.0
     max_bpm: float = 480.0
@@ -65,7 +65,7 @@ def log_tempo_autocorrelation(env: torch.Tensor, cfg: TempoSSLConfig) -> torch.T
     spec = torch.fft.rfft(x, n=2 * T)
     ac = torch.fft.irfft(spec.abs() ** 2, n=2 * T)[:, :T]  # (B, T) lags 0 … T−1
     ac = ac / ac[:, :1].clamp_min(1e-9)
-    lag = (60.0 / HOP_S) / tempo_grid(cfg).to(env.device)  # fractional lags, descending
+    lag = 60.0 * cfg.frame_rate_hz / tempo_grid(cfg).to(env.device)  # fractional lags in frames, descending
     i0 = lag.floor().long().clamp(max=T - 2)
     frac = (lag - i0).to(env.dtype)
     val = ac[:, i0] * (1 - frac) + ac[:, i0 + 1] * frac

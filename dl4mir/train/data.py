@@ -96,7 +96,8 @@ class TaskData:
         if self.feature_spec.name == "waveform":
             return {"n_samples": int(self.X.shape[-1])}
         if self.feature_spec.name == "onset":
-            return {"n_frames": int(self.X.shape[-1])}
+            return {"n_frames": int(self.X.shape[-1]),
+                    "frame_rate_hz": self.feature_spec.sr / self.feature_spec.kwargs["hop_length"]}
         if self.task.kind == "generative":
             return {"n_freq": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
         return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
