@@ -116,7 +116,7 @@ def write_dataset(
         extra = annotations(rel) if annotations else {}
         tracks[clip_id(rel)] = {"audio": [rel, md5], **{key: [ann, md5_file(root / ann)] for key, ann in extra.items()}}
     if len(tracks) != len(files):
-        raise RuntimeError(f"{name}: two files share a clip id")  # a generator bug, never user input
+        raise AssertionError(f"{name}: two files share a clip id")  # a generator bug, never user input
     write_index(root / INDEX_FILE, tracks, version=f"{name}-synthetic")
     marker = {"dataset": name, "synth_version": SYNTH_VERSION, "config": asdict(config), "n_files": len(files)}
     tmp = root / (SYNTH_MARKER + ".tmp")
