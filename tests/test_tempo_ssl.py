@@ -6,7 +6,9 @@ import torch
 
 from dl4mir.errors import ParameterError
 from dl4mir.models import build_model
-from dl4mir.models.tempo_ssl import calibrate, stretch, to_bpm
+from dl4mir.metrics import tempo_accuracy
+from dl4mir.models.equivariance import peak_bin
+from dl4mir.models.tempo_ssl import TempoSSLConfig, calibrate, periodicity, stretch, tempo_grid, to_bpm
 
 
 def _click_envelope(period_frames: float, n: int = 500) -> torch.Tensor:
@@ -28,22 +30,62 @@ def test_a_stretched_view_has_the_tempo_times_the_ratio(ratio):
     assert abs(_best_lag(view) - 30.0 / ratio) <= 1.0
 
 
+def _shifted_ce_by_hand(la, lb, k):
+    """The shifted cross-entropy written out bin by bin (numpy), as the docstring of models.equivariance says."""
+    la, lb, k = la.detach().double().numpy(), lb.detach().double().numpy(), k.double().numpy()
+    soft = lambda z: np.exp(z - z.max()) / np.exp(z - z.max()).sum()  # noqa: E731
+    total = 0.0
+    for za, zb, kk in zip(la, lb, k):
+        pa, pb = soft(za), soft(zb)
+        n = len(pa)
+
+        def moved(p, shift):  # out[i] = p[i - shift], linear interpolation, 0 outside
+            out = np.zeros(n)
+            for i in range(n):
+                src = i - shift
+                j = int(np.floor(src))
+                f = src - j
+                out[i] = (p[j] if 0 <= j < n else 0) * (1 - f) + (p[j + 1] if 0 <= j + 1 < n else 0) * f
+            return out
+
+        total += -(moved(pa, kk) * np.log(pb)).sum() - (moved(pb, -kk) * np.log(pa)).sum()
+    return total / len(la)
+
+
 def test_equivariance_loss_by_hand():
     model = build_model("tempo-ssl", n_frames=300).eval()
     env = torch.rand(3, 1, 300)
     out = model(env)
     u = (torch.rand(3, generator=torch.Generator().manual_seed(0)) * 2 - 1) * model.cfg.max_log2_stretch
-    a = env[:, 0, : model.view_frames]
-    b = stretch(env[:, 0], 2.0 ** u, model.view_frames)
-    diff = model.tempo_code(b) - model.tempo_code(a)
-    err = diff - u
-    by_hand = torch.where(err.abs() <= 0.25, 0.5 * err ** 2, 0.25 * (err.abs() - 0.125)).mean()
-    torch.testing.assert_close(out["equivariance"], by_hand)
-    p = model.tempo_distribution(torch.cat([a, b]))
+    la = model.logits(env[:, 0])
+    lb = model.logits(stretch(env[:, 0], 2.0 ** u, model.view_frames))
+    by_hand = _shifted_ce_by_hand(la, lb, u * model.cfg.bins_per_octave)
+    assert float(out["equivariance"].detach()) == pytest.approx(by_hand, rel=1e-4)
+    p = torch.cat([la, lb]).softmax(1)
     entropy = -(p * p.log()).sum(1).mean()
-    torch.testing.assert_close(out["loss"], by_hand + model.cfg.entropy_weight * entropy)
-    codes = model.tempo_code(a)  # a soft argmax: always inside the grid's log2-BPM range
-    assert torch.all((codes >= np.log2(model.cfg.min_bpm)) & (codes <= np.log2(model.cfg.max_bpm)))
+    torch.testing.assert_close(out["loss"], out["equivariance"] + model.cfg.entropy_weight * entropy)
+
+
+def test_periodicity_peaks_at_the_tempo_and_a_stretch_shifts_it():
+    cfg = TempoSSLConfig(n_frames=500)
+    grid = tempo_grid(cfg).numpy()
+    env = _click_envelope(30.0)[None]  # 30 frames per beat at 43.07 frames/s: 86.1 BPM
+    for ratio in (1.0, 1.5):
+        view = stretch(env, torch.tensor([ratio]), 300)
+        p = periodicity(view, cfg)[0, 0].numpy()
+        peaks = np.flatnonzero((p[1:-1] >= p[:-2]) & (p[1:-1] >= p[2:]) & (p[1:-1] > 0.9 * p.max())) + 1
+        fastest = grid[peaks.max()]  # the autocorrelation also peaks at ½, ⅓ … of the tempo
+        assert abs(np.log2(fastest / (86.13 * ratio))) < 1.5 / cfg.bins_per_octave
+    with pytest.raises(ParameterError, match="representation"):
+        TempoSSLConfig(representation="wavelet")
+
+
+def test_codes_decode_the_peak_bin():
+    model = build_model("tempo-ssl", n_frames=300)
+    logits = torch.full((2, len(model.log2_bpm)), -10.0)
+    logits[0, 40] = 5.0
+    logits[1, 70:72] = 5.0  # two equal bins: the parabola puts the peak between them
+    np.testing.assert_allclose(peak_bin(logits).numpy(), [40.0, 70.5], atol=1e-4)
 
 
 def test_calibration_takes_the_majority_metrical_level():
@@ -58,15 +100,42 @@ def test_calibration_takes_the_majority_metrical_level():
         calibrate(codes[:1], bpm[:1], degree=1)
 
 
-def test_training_without_labels_makes_codes_follow_tempo(_dl4mir_home, tmp_path):
+def test_training_without_labels_makes_one_consistent_tempo_axis(_dl4mir_home, tmp_path):
     from dl4mir.train import train_model
+    from dl4mir.train.data import prepare
 
-    base = train_model("tempo-ssl", "tempo", profile="quick", out=tmp_path / "untrained", resume="fresh",
-                       train={"epochs": 1, "max_steps": 1, "lr": 1e-9, "progress": False})
-    trained = train_model("tempo-ssl", "tempo", profile="quick", out=tmp_path / "ssl", resume="fresh",
-                          train={"epochs": 30, "batch_size": 16, "lr": 2e-3, "patience": 99, "progress": False})
-    # the tempo ratio between two views of unseen grooves: error in octaves, before and after training
-    assert trained.summary["test"]["abs_error_octaves"] < 0.8 * base.summary["test"]["abs_error_octaves"]
-    best_val = min(e["val_abs_error_octaves"] for e in trained.summary["epoch_log"])
-    assert best_val < 0.1  # within 7 % of the ratio (quick profile; measured ≈ 0.06)
+    data = prepare("tempo", input_kind="onset", profile="quick")
+    run = lambda name, epochs, lr: train_model(name, data, out=tmp_path / f"{name}{epochs}", resume="fresh",  # noqa: E731
+                                              train={"epochs": epochs, "batch_size": 16, "lr": lr, "patience": 99,
+                                                     "progress": False, "export": "float32"})
+    base, trained = run("tempo-ssl", 1, 1e-9), run("tempo-ssl", 8, 2e-3)
+    assert trained.summary["test"]["equivariance"] < 0.6 * base.summary["test"]["equivariance"]
+    assert trained.summary["test"]["entropy"] < 0.5 * base.summary["test"]["entropy"]  # one level per groove
     assert trained.model.cfg.frame_rate_hz == pytest.approx(22050 / 512)  # taken from the data's onset feature
+    bpm = np.asarray(data.labels["tempo_bpm"], dtype=float)
+    train = data.rows("train")
+    with torch.no_grad():
+        codes = trained.model.eval().tempo_code(data.X).numpy()
+    acc = tempo_accuracy(bpm, to_bpm(codes, calibrate(codes[train], bpm[train])))
+    assert acc["acc2"] >= 0.75  # right up to a metrical level (quick profile; measured 0.9)
+    # the same network on the labels: its tempo in BPM directly (measured Acc1 0.75 on the 12 test grooves)
+    cnn = run("tempo-cnn", 20, 2e-3)
+    assert cnn.model.cfg.target_std > 1  # the runner gave it the label scale
+    with torch.no_grad():
+        assert tempo_accuracy(bpm[data.rows("test")], cnn.model.eval().bpm(data.X[data.rows("test")]).numpy())["acc1"] >= 0.5
+
+    # `dl4mir tempo --model`: the exported tempo-cnn on whole files, failures listed; a tempo-ssl export refused
+    from dl4mir.cli import main
+    from dl4mir.data import get_dataset
+    from dl4mir.errors import ConfigError
+    from dl4mir.train.predict import tempo_files
+
+    clips = [c for c in get_dataset("rhythms", profile="quick").clips if c.clip_id in
+             {data.clip_ids[r] for r in data.rows("test")}]
+    out = tempo_files(cnn.folder.export_dir, [c.path for c in clips])  # the median over windows of whole files
+    assert tempo_accuracy([c.labels["tempo_bpm"] for c in clips], [out.ok[str(c.path)] for c in clips])["acc1"] >= 0.5
+    bad = tmp_path / "empty.wav"
+    bad.write_bytes(b"")
+    assert main(["tempo", "--model", str(cnn.folder.export_dir), str(clips[0].path), str(bad)]) == 1
+    with pytest.raises(ConfigError, match="up to an offset"):
+        tempo_files(trained.folder.export_dir, [clips[0].path])

@@ -38,6 +38,7 @@ FEATURE_DEFAULTS = {
     "stft_mag": {"n_fft": 1024, "hop_length": 512},
     "waveform": {},
     "onset": {"n_fft": 2048, "hop_length": 512, "n_mels": 128},
+    "cqt": {"hop_length": 2048, "fmin_hz": 32.70, "n_bins": 168, "bins_per_octave": 24, "filter_scale": 1.0},
 }
 
 
@@ -92,8 +93,15 @@ def _onset(y, sr, **p):
     return (env / max(float(env.max()), 1e-9)).astype(np.float32)
 
 
+def _cqt(y, sr, **p):
+    """Constant-Q magnitude in dB below the clip's own maximum, floor −80 dB, scaled to 0…1 (0 = the floor):
+    pitch without level, and a pitch-shift is a shift along the bins (C1 = 32.70 Hz upward, 24 bins per octave)."""
+    db = F.amplitude_to_db(F.cqt(y, sr=sr, **p), ref=1.0, top_db=None)
+    return np.clip((db - db.max() + 80.0) / 80.0, 0.0, 1.0).astype(np.float32)
+
+
 _FUNCTIONS = {"logmel": _logmel, "mfcc": _mfcc, "spectrum_db": _spectrum_db, "stats": _stats, "stft_mag": _stft_mag,
-              "waveform": _waveform, "onset": _onset}
+              "waveform": _waveform, "onset": _onset, "cqt": _cqt}
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,9 @@ LESSONS = (
            "Does a nonlinear code beat PCA with as many numbers on a string it never heard?"),
     Lesson("vae-gan", "vae_gan", "10 · VAEs and GANs: sampling, interpolation, conditional generation",
            "Do generated notes sound like the effect asked for, and are they new rather than copies?"),
+    Lesson("tempo-ssl", "tempo_pitch", "12 · Tempo vs. Pitch: self-supervised tempo and pitch",
+           "Can a model learn tempo (and pitch) without labels, from time-stretches (pitch-shifts) alone? "
+           "How many labels does self-supervision save?"),
 )
 LESSON_BY_NAME = {lesson.name: lesson for lesson in LESSONS}
 

@@ -21,12 +21,14 @@ REGISTRY = {
     "conv-vae": ("vae", "VAE", "VAEConfig", {"arch": "conv"}),
     "cvae": ("vae", "VAE", "VAEConfig", {"arch": "conv", "conditional": True}),
     "gan": ("gan", "GAN", "GANConfig", {"conditional": True}),
-    # self-supervised (the tempo lesson), on onset envelopes
+    # the tempo lesson, on onset envelopes: self-supervised, and the same network trained on labels
     "tempo-ssl": ("tempo_ssl", "TempoSSL", "TempoSSLConfig", {}),
+    "tempo-cnn": ("tempo_ssl", "TempoSSL", "TempoSSLConfig", {"supervised": True}),
+    "pitch-ssl": ("pitch_ssl", "PitchSSL", "PitchSSLConfig", {}),  # self-supervised, on constant-Q spectra
 }
 GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
-SELF_SUPERVISED = ("tempo-ssl",)
-CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + SELF_SUPERVISED)
+TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, on onset envelopes / constant-Q
+CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH)
 
 
 def model_classes(name: str):

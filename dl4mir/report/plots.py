@@ -80,14 +80,17 @@ def confusion(path, cm, labels, *, title: str) -> Path:
     return _save(fig, path)
 
 
-def lines(path, series: dict, *, title: str, xlabel: str, ylabel: str, logy: bool = False) -> Path:
+def lines(path, series: dict, *, title: str, xlabel: str, ylabel: str, logy: bool = False,
+          logx: bool = False) -> Path:
     """``series``: ``{name: (x, y)}``."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, (x, y) in series.items():
-        ax.plot(x, y, label=_text(name), lw=1.2)
+        ax.plot(x, y, label=_text(name), lw=1.2, marker="o" if logx else None, ms=3)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.set(title=_text(title), xlabel=_text(xlabel), ylabel=_text(ylabel))
     if len(series) > 1:
         ax.legend(fontsize=8)
@@ -103,6 +106,22 @@ def points_and_curves(path, x, y, curves: dict, *, title: str, xlabel: str, ylab
         ax.plot(cx, cy, lw=1.5, label=_text(name))
     ax.set(title=_text(title), xlabel=_text(xlabel), ylabel=_text(ylabel))
     ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def calibration_pair(path, left, right) -> Path:
+    """Two scatter plots side by side, each ``(x, y, xlabel, ylabel)`` with the line of slope 1 through the
+    median offset: points on it are calibrated by one offset."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, (x, y, xlabel, ylabel) in zip(axes, (left, right)):
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        ax.scatter(x, y, s=10)
+        offset = float(np.median(y - x))
+        ends = np.array([x.min(), x.max()])
+        ax.plot(ends, ends + offset, lw=1, color="k", label="slope 1, median offset")
+        ax.set(xlabel=_text(xlabel), ylabel=_text(ylabel))
+        ax.legend(fontsize=8)
     return _save(fig, path)
 
 

@@ -40,6 +40,7 @@ TASKS = {t.name: t for t in (
     Task("genre", "gtzan", "genre", default_data=None, duration_s=10.0),
     Task("label", "folder", "label", default_data=None),  # your own audio: folder:PATH
     Task("tempo", "gtzan", "tempo_bpm", kind="regression", default_data="rhythms"),
+    Task("pitch", "tinysol", "midi", kind="regression", default_data="instruments"),
 )}
 MAX_FOLDER_WINDOW_S = 10.0  # a folder's clips have any length: the window is their median length, at most this
 
@@ -49,6 +50,8 @@ def feature_spec_for(input_kind: str, duration_s: float):
         return FeatureSpec("onset", sr=22050, duration_s=duration_s)
     if input_kind == "waveform":
         return FeatureSpec("waveform", sr=8000, duration_s=duration_s)
+    if input_kind == "cqt":  # pitch: constant-Q frames, C1 to C8 at 24 bins per octave
+        return FeatureSpec("cqt", sr=16000, duration_s=duration_s)
     if input_kind == "logmag":  # the generative models' spectrograms (a fixed length, see features.logmag)
         return SPEC.feature_spec()
     return FeatureSpec("logmel", sr=16000, duration_s=duration_s,
@@ -98,6 +101,10 @@ class TaskData:
         if self.feature_spec.name == "onset":
             return {"n_frames": int(self.X.shape[-1]),
                     "frame_rate_hz": self.feature_spec.sr / self.feature_spec.kwargs["hop_length"]}
+        if self.feature_spec.name == "cqt":
+            kw = self.feature_spec.kwargs
+            return {"n_bins": int(self.X.shape[1]), "n_frames": int(self.X.shape[2]), "fmin_hz": kw["fmin_hz"],
+                    "bins_per_octave": kw["bins_per_octave"]}
         if self.task.kind == "generative":
             return {"n_freq": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
         return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2])}
@@ -169,6 +176,8 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     if input_kind in ("waveform", "onset"):
         X = X.unsqueeze(1)  # (N, 1, samples or frames); already scaled per clip
         norm = {"kind": "per-clip zero-mean peak" if input_kind == "waveform" else "per-clip peak"}
+    elif input_kind == "cqt":  # scaled per clip already; per-band statistics would break the shift along the bins
+        norm = {"kind": "per-clip dB below the clip's maximum"}
     else:  # per-mel-band statistics of the training rows only
         norm = band_statistics(train)
         X = standardize_bands(X, norm)

@@ -128,3 +128,32 @@ def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, hop_s
 def _top(probs: torch.Tensor, classes: list, k: int) -> list:
     top = torch.topk(probs, min(k, len(probs)))
     return [(classes[i], float(v)) for v, i in zip(top.values, top.indices)]
+
+
+def tempo_files(export_dir: str | os.PathLike, paths) -> BatchResult:
+    """``BatchResult`` whose ``ok`` maps each path to its tempo in BPM by an exported ``tempo-cnn``: the median of
+    its estimates over windows of the model's view (7.8 s, half overlapping) of the file's onset envelope.
+
+    A ``tempo-ssl`` model is refused: its codes are tempo only up to an offset that labels fix (fine-tune it into a
+    tempo-cnn, as the tempo-ssl lesson does, or calibrate it with :func:`dl4mir.models.tempo_ssl.calibrate`)."""
+    model, meta = load_exported(Path(export_dir))
+    if meta["model"] != "tempo-cnn":
+        raise ConfigError(f"{export_dir} holds a {meta['model']} model; `dl4mir tempo --model` needs a tempo-cnn "
+                          "(a tempo-ssl model knows tempo only up to an offset that a few labels fix: fine-tune it, "
+                          "see the tempo-ssl lesson)")
+    spec = replace(FeatureSpec.parse(meta["feature_spec"]), duration_s=None, offset_s=0.0)  # the whole file
+    window = model.view_frames
+    result = BatchResult()
+    for p in paths:
+        try:
+            y, _ = load(p, sr=spec.sr, mono=True)
+        except AudioError as exc:
+            result.failures.append((os.fspath(p), exc.cause))
+            continue
+        env = torch.from_numpy(spec.compute(y).astype(np.float32))
+        starts = window_starts(len(env), window=window, hop=window // 2)
+        x = torch.stack([torch.nn.functional.pad(env[s:s + window], (0, max(0, s + window - len(env))))
+                         for s in starts])
+        with torch.no_grad():
+            result.ok[os.fspath(p)] = float(np.median(model.bpm(x).numpy()))
+    return result

@@ -227,11 +227,14 @@ def train_model(model: str, task: str | TaskData = "effect", *, data: str | None
         task_data = prepare(task, input_kind=input_kind(model), data=data, profile=profile, test_group=test_group,
                             show_progress=show_progress)
         _describe_data(task_data)
-    if getattr(model_classes(model)[0], "self_supervised", False) and task_data.task.kind != "generative":
-        # the model's own objective, labels unused: train and validate like a generative model
+    shape = task_data.input_shape()
+    if getattr(model_classes(model)[0], "own_objective", False) and task_data.task.kind != "generative":
+        # the model's own objective (self-supervised, or its own use of the labels): trained and validated like a
+        # generative model, given the regression target's scale so it can read the labels in their units
+        shape.update({k: task_data.norm[k] for k in ("target_mean", "target_std") if k in task_data.norm})
         task_data = replace(task_data, task=replace(task_data.task, kind="generative"))
     n_out = len(task_data.classes) if task_data.classes else 1
-    net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **task_data.input_shape(), **model_cfg})
+    net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **shape, **model_cfg})
     if init_from is not None:
         net.load_state_dict(init_from.state_dict())
     settings = {"model": model, "task": task_name, "data": data if not isinstance(task, TaskData) else None,
