@@ -460,6 +460,17 @@ class BatchResult:
         if self.failures:
             raise AudioError(self.failures[0][0], f"{len(self.failures)} file(s) failed:\n{self.summary()}")
 
+    def each_loaded(self, paths: Iterable[str | os.PathLike], **kwargs):
+        """Yield ``(path, y, sr)`` for each file :func:`load` (``kwargs``) can read, one in memory at a time; each
+        one it cannot read goes to ``failures`` with its cause, and the loop goes on."""
+        for p in paths:
+            try:
+                y, sr = load(p, **kwargs)
+            except AudioError as exc:
+                self.failures.append((os.fspath(p), exc.cause))
+                continue
+            yield os.fspath(p), y, sr
+
 
 def load_many(paths: Iterable[str | os.PathLike], **kwargs) -> BatchResult:
     """Load many files with :func:`load`, continuing past bad ones; returns a :class:`BatchResult`.
@@ -468,9 +479,6 @@ def load_many(paths: Iterable[str | os.PathLike], **kwargs) -> BatchResult:
     ``result.raise_if_failed()`` to turn any failure into an error after the whole batch ran.
     """
     result = BatchResult()
-    for p in paths:
-        try:
-            result.ok[os.fspath(p)] = load(p, **kwargs)
-        except AudioError as exc:
-            result.failures.append((os.fspath(p), exc.cause))
+    for p, y, sr in result.each_loaded(paths, **kwargs):
+        result.ok[p] = (y, sr)
     return result

@@ -500,8 +500,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_tempo(args) -> int:
-    from dl4mir.audio import BatchResult, load
-    from dl4mir.errors import AudioError
+    from dl4mir.audio import BatchResult
     from dl4mir.features.rhythm import tempo
 
     if args.model is not None:
@@ -511,12 +510,7 @@ def cmd_tempo(args) -> int:
         bpm = result.ok
     else:
         result, bpm = BatchResult(), {}
-        for path in args.files:  # one file in memory at a time (load_many would hold them all)
-            try:
-                y, sr = load(path, sr=22050)
-            except AudioError as exc:
-                result.failures.append((path, exc.cause))
-                continue
+        for path, y, sr in result.each_loaded(args.files, sr=22050):  # one file in memory at a time
             bpm[path] = float(tempo(y=y, sr=sr, start_bpm=args.start_bpm))
     if args.json:
         print(json.dumps({"tempo_bpm": bpm, "failures": result.failure_records()}))

@@ -8,14 +8,13 @@ in their titles, so runs with other settings never overwrite each other.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dl4mir.audio import BatchResult, fit_to_length, load, safe_peak, save
-from dl4mir.errors import AudioError, ConfigError
+from dl4mir.audio import BatchResult, fit_to_length, safe_peak, save
+from dl4mir.errors import ConfigError
 from dl4mir.features.logmag import SPEC
 from dl4mir.generate import latent
 from dl4mir.models import GENERATIVE
@@ -69,19 +68,14 @@ def _inputs(paths) -> tuple[np.ndarray, list[str], BatchResult, list[str]]:
     """Log-magnitudes of the readable files, their paths, the failures, and a notice for each file that was cut
     or padded to the model's length."""
     result, ok, names, notices = BatchResult(), [], [], []
-    for p in paths:
-        try:
-            y, _ = load(p, sr=SPEC.sr, mono=True)
-        except AudioError as exc:
-            result.failures.append((os.fspath(p), exc.cause))
-            continue
+    for p, y, _ in result.each_loaded(paths, sr=SPEC.sr, mono=True):
         if len(y) > SPEC.n_samples:
             notices.append(f"{p}: {len(y) / SPEC.sr:.2f} s long; only its first {SPEC.duration_s:.3f} s is used "
                            "(the model's length)")
         elif len(y) < 0.9 * SPEC.n_samples:  # a few missing milliseconds of tail are not worth a notice
             notices.append(f"{p}: {len(y) / SPEC.sr:.2f} s long; zero-padded to the model's {SPEC.duration_s:.3f} s")
         ok.append(fit_to_length(y, length=SPEC.n_samples))
-        names.append(os.fspath(p))
+        names.append(p)
     logmag = SPEC.from_audio(np.stack(ok)).numpy() if ok else np.empty((0, SPEC.n_freq, SPEC.n_frames), np.float32)
     return logmag, names, result, notices
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dl4mir.audio import BatchResult, fit_to_length, load, resample
-from dl4mir.errors import AudioError, ConfigError, ParameterError
+from dl4mir.audio import BatchResult, fit_to_length, resample
+from dl4mir.errors import ConfigError, ParameterError
 from dl4mir.features.bands import standardize_bands
 from dl4mir.features.cache import FeatureSpec
 from dl4mir.train.checkpoint import load_exported
@@ -97,12 +97,7 @@ def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, hop_s
     window, hop = int(round(window_s * spec.sr)), max(1, int(round(hop_s * spec.sr)))
     at_window = replace(spec, offset_s=0.0)  # windows are cut here; the training crop's offset does not apply
     result = BatchResult()
-    for p in paths:
-        try:
-            y, file_sr = load(p, sr=None, mono=True, max_channels=max_channels)
-        except AudioError as exc:
-            result.failures.append((os.fspath(p), exc.cause))
-            continue
+    for p, y, file_sr in result.each_loaded(paths, sr=None, mono=True, max_channels=max_channels):
         warnings = input_warnings(y, file_sr, window_s=window_s)  # at the file's rate: clipping is exact there
         y = resample(y, orig_sr=file_sr, target_sr=spec.sr)
         starts = window_starts(len(y), window=window, hop=hop)
@@ -121,7 +116,7 @@ def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, hop_s
             top = [(meta["task"], float(values.mean()))]
         windows = [{"start_s": s / spec.sr, "end_s": min(s + window, len(y)) / spec.sr, "top": t}
                    for s, t in zip(starts, per_window)]
-        result.ok[os.fspath(p)] = Prediction(top=top, duration_s=len(y) / spec.sr, warnings=warnings, windows=windows)
+        result.ok[p] = Prediction(top=top, duration_s=len(y) / spec.sr, warnings=warnings, windows=windows)
     return result
 
 
@@ -144,16 +139,11 @@ def tempo_files(export_dir: str | os.PathLike, paths) -> BatchResult:
     spec = replace(FeatureSpec.parse(meta["feature_spec"]), duration_s=None, offset_s=0.0)  # the whole file
     window = model.view_frames
     result = BatchResult()
-    for p in paths:
-        try:
-            y, _ = load(p, sr=spec.sr, mono=True)
-        except AudioError as exc:
-            result.failures.append((os.fspath(p), exc.cause))
-            continue
+    for p, y, _ in result.each_loaded(paths, sr=spec.sr, mono=True):
         env = torch.from_numpy(spec.compute(y).astype(np.float32))
         starts = window_starts(len(env), window=window, hop=window // 2)
         x = torch.stack([torch.nn.functional.pad(env[s:s + window], (0, max(0, s + window - len(env))))
                          for s in starts])
         with torch.no_grad():
-            result.ok[os.fspath(p)] = float(np.median(model.bpm(x).numpy()))
+            result.ok[p] = float(np.median(model.bpm(x).numpy()))
     return result
