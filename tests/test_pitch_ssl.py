@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from dl4mir.data.egfxset import midi_to_hz
 from dl4mir.errors import ParameterError
 from dl4mir.features.spectral import cqt, cqt_frequencies
 from dl4mir.metrics import pitch_accuracy
@@ -50,8 +51,9 @@ def test_pitch_accuracy_matches_mir_eval():
     ours = pitch_accuracy(ref, est)
     ref_c, est_c = melody.hz2cents(ref), melody.hz2cents(np.maximum(est, 0))
     voiced = np.ones(200), (est > 0).astype(float)
-    assert ours["rpa"] == pytest.approx(melody.raw_pitch_accuracy(voiced[0], ref_c, voiced[1], est_c, cent_tolerance=50))
-    assert ours["rca"] == pytest.approx(melody.raw_chroma_accuracy(voiced[0], ref_c, voiced[1], est_c, cent_tolerance=50))
+    args = (voiced[0], ref_c, voiced[1], est_c)
+    assert ours["rpa"] == pytest.approx(melody.raw_pitch_accuracy(*args, cent_tolerance=50))
+    assert ours["rca"] == pytest.approx(melody.raw_chroma_accuracy(*args, cent_tolerance=50))
     with pytest.raises(ParameterError, match="positive"):
         pitch_accuracy([0.0], [440.0])
 
@@ -92,5 +94,4 @@ def test_training_without_labels_then_20_labels_names_held_out_notes(_dl4mir_hom
     with torch.no_grad():
         codes = trained.model.eval().pitch_code(data.X).numpy()
     est = to_midi(codes[held_out], calibrate(codes[pick], midi[pick]))
-    hz = lambda m: 440 * 2 ** ((m - 69) / 12)  # noqa: E731
-    assert pitch_accuracy(hz(midi[held_out]), hz(est))["rpa"] >= 0.9
+    assert pitch_accuracy(midi_to_hz(midi[held_out]), midi_to_hz(est))["rpa"] >= 0.9

@@ -105,9 +105,10 @@ def test_training_without_labels_makes_one_consistent_tempo_axis(_dl4mir_home, t
     from dl4mir.train.data import prepare
 
     data = prepare("tempo", input_kind="onset", profile="quick")
-    run = lambda name, epochs, lr: train_model(name, data, out=tmp_path / f"{name}{epochs}", resume="fresh",  # noqa: E731
-                                              train={"epochs": epochs, "batch_size": 16, "lr": lr, "patience": 99,
-                                                     "progress": False, "export": "float32"})
+
+    def run(name, epochs, lr):
+        return train_model(name, data, out=tmp_path / f"{name}{epochs}", resume="fresh",
+                           train={"epochs": epochs, "batch_size": 16, "lr": lr, "patience": 99, "progress": False})
     base, trained = run("tempo-ssl", 1, 1e-9), run("tempo-ssl", 8, 2e-3)
     assert trained.summary["test"]["equivariance"] < 0.6 * base.summary["test"]["equivariance"]
     assert trained.summary["test"]["entropy"] < 0.5 * base.summary["test"]["entropy"]  # one level per groove
@@ -121,8 +122,9 @@ def test_training_without_labels_makes_one_consistent_tempo_axis(_dl4mir_home, t
     # the same network on the labels: its tempo in BPM directly (measured Acc1 0.75 on the 12 test grooves)
     cnn = run("tempo-cnn", 20, 2e-3)
     assert cnn.model.cfg.target_std > 1  # the runner gave it the label scale
+    test = data.rows("test")
     with torch.no_grad():
-        assert tempo_accuracy(bpm[data.rows("test")], cnn.model.eval().bpm(data.X[data.rows("test")]).numpy())["acc1"] >= 0.5
+        assert tempo_accuracy(bpm[test], cnn.model.eval().bpm(data.X[test]).numpy())["acc1"] >= 0.5
 
     # `dl4mir tempo --model`: the exported tempo-cnn on whole files, failures listed; a tempo-ssl export refused
     from dl4mir.cli import main

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from swift_f0 import SwiftF0
 
+from dl4mir.data.egfxset import midi_to_hz
 from dl4mir.features import rhythm as R
 from dl4mir.features import spectral as F
 from dl4mir.lessons.budgets import per_profile
@@ -38,6 +39,7 @@ HEADLINE = {"classic_acc1": "classic estimator (librosa's method): tempo Acc1 on
             "cnn_20_acc1": "the same network trained on 20 labels only: Acc1",
             "cnn_all_acc1": "the same network trained on all labels (supervised): Acc1",
             "pitch_ssl_20_rpa": "pitch-ssl with 20 labels: notes within 50 cents (RPA)",
+            "untrained_pitch_20_rpa": "the same network untrained, calibrated with 20 labels: RPA",
             "yin_rpa": "YIN: notes within 50 cents", "swift_f0_rpa": "swift-f0: notes within 50 cents"}
 
 
@@ -64,13 +66,12 @@ def with_train_rows(data, rows):
     return dataclasses.replace(data, split_rows={**data.split_rows, "train": rows, "val": rows})
 
 
-def tempo_curves(ctx, data, ssl, subsets: dict, budget: dict) -> dict:
-    """Acc1/Acc2 on the test rows against the number of labels: the SSL model offset-calibrated, the SSL model
-    fine-tuned on the labelled clips, and the same network trained on them from scratch."""
+def tempo_curves(ctx, data, ssl, codes, subsets: dict, budget: dict) -> dict:
+    """Acc1/Acc2 on the test rows against the number of labels: the SSL model (its ``codes`` for every row)
+    offset-calibrated, the SSL model fine-tuned on the labelled clips, and the same network trained on them from
+    scratch."""
     bpm = np.asarray(data.labels["tempo_bpm"], dtype=float)
     test = data.rows("test")
-    with torch.no_grad():
-        codes = ssl.model.eval().tempo_code(data.X).numpy()
     curves = {"calibrated": {}, "fine-tuned": {}, "labels only": {}}
     for name, rows in subsets.items():
         curves["calibrated"][name] = tempo_accuracy(bpm[test], tempo_ssl.to_bpm(
@@ -86,24 +87,26 @@ def tempo_curves(ctx, data, ssl, subsets: dict, budget: dict) -> dict:
     return curves
 
 
-def representation_study(ctx, data, budget: dict, subset) -> dict:
-    """tempo-ssl trained on each input representation, offset-calibrated with the same labelled clips."""
+def representation_study(ctx, data, budget: dict, subset) -> tuple[dict, dict]:
+    """tempo-ssl trained on each input representation, offset-calibrated with the same labelled clips:
+    ``({representation: accuracy}, {representation: (trained model, codes of every row)})``."""
     bpm = np.asarray(data.labels["tempo_bpm"], dtype=float)
     test = data.rows("test")
-    out = {}
+    accuracy, models = {}, {}
     for rep in tempo_ssl.REPRESENTATIONS:
         trained = ctx.train("tempo-ssl", data, epochs=budget["ssl"], lr=2e-3, tag=f"tempo-ssl-{rep}",
                             export="none", training={"batch_size": 16}, representation=rep)
         with torch.no_grad():
             codes = trained.model.eval().tempo_code(data.X).numpy()
-        out[rep] = tempo_accuracy(bpm[test], tempo_ssl.to_bpm(codes[test], tempo_ssl.calibrate(codes[subset],
-                                                                                              bpm[subset])))
-        out[rep]["model"] = trained
-    return out
+        accuracy[rep] = tempo_accuracy(bpm[test], tempo_ssl.to_bpm(codes[test], tempo_ssl.calibrate(
+            codes[subset], bpm[subset])))
+        models[rep] = (trained, codes)
+    return accuracy, models
 
 
-def pitch_study(ctx, budget: dict, seed: int) -> dict:
-    """pitch-ssl (untrained and trained) calibrated with few labels, YIN and swift-f0, on the held-out fold."""
+def pitch_study(ctx, budget: dict, seed: int) -> tuple[dict, tuple]:
+    """pitch-ssl (untrained and trained) calibrated with few labels, YIN and swift-f0, on the held-out fold:
+    ``(results, (trained codes, true MIDI) of the held-out notes)``."""
     data = prepare("pitch", input_kind="cqt", profile=ctx.profile, show_progress=ctx.show_progress)
     midi = np.asarray(data.labels["midi"], dtype=float)
     held_out = data.rows("val")  # TinySOL's folds: no separate test set; the validation fold is never trained on
@@ -118,9 +121,9 @@ def pitch_study(ctx, budget: dict, seed: int) -> dict:
             codes = model.eval().pitch_code(data.X).numpy()
         for name, rows in subsets.items():
             est = pitch_ssl.to_midi(codes[held_out], pitch_ssl.calibrate(codes[rows], midi[rows]))
-            result[key][name] = pitch_accuracy(_hz(midi[held_out]), _hz(est))
+            result[key][name] = pitch_accuracy(midi_to_hz(midi[held_out]), midi_to_hz(est))
         if key == "calibrated":
-            result["codes"], result["midi"] = codes[held_out], midi[held_out]
+            codes_held_out = codes[held_out]
     clips = {c.clip_id: c for c in ctx.dataset(ctx.instruments).clips}
     audio = [clips[data.clip_ids[r]].load(sr=16000)[0] for r in held_out]
     detector = SwiftF0()
@@ -130,10 +133,10 @@ def pitch_study(ctx, budget: dict, seed: int) -> dict:
         voiced = res.confidence >= 0.5
         swift.append(float(np.median(res.pitch_hz[voiced])) if voiced.any() else 0.0)  # 0 Hz: said unvoiced
     yin = [float(np.median(F.yin(y, fmin=40.0, fmax=2100.0, sr=16000, frame_length=2048))) for y in audio]
-    result["yin"] = pitch_accuracy(_hz(midi[held_out]), np.array(yin))
-    result["swift_f0"] = pitch_accuracy(_hz(midi[held_out]), np.array(swift))
+    result["yin"] = pitch_accuracy(midi_to_hz(midi[held_out]), np.array(yin))
+    result["swift_f0"] = pitch_accuracy(midi_to_hz(midi[held_out]), np.array(swift))
     result["seconds_ssl"] = trained.summary["seconds"]
-    return result
+    return result, (codes_held_out, midi[held_out])
 
 
 def listen(ctx, data, rows, true_bpm, classic_bpm, n: int = 2) -> None:
@@ -147,10 +150,6 @@ def listen(ctx, data, rows, true_bpm, classic_bpm, n: int = 2) -> None:
                                       f"{classic_bpm[i]:.0f} BPM")
 
 
-def _hz(midi):
-    return 440.0 * 2.0 ** ((np.asarray(midi, dtype=float) - 69.0) / 12.0)
-
-
 def run(ctx) -> dict:
     budget = per_profile(EPOCHS, ctx.profile)
     data = tempo_data(ctx)
@@ -159,13 +158,11 @@ def run(ctx) -> dict:
     classic_bpm = classic_tempo(ctx, data, test)
     classic = tempo_accuracy(bpm[test], classic_bpm)
     subsets = labelled_subsets(data.rows("train"), ctx.seed)
-    study = representation_study(ctx, data, budget, subsets.get("20", subsets["all"]))
-    ssl = study["autocorrelation"].pop("model")
-    for rep in study.values():
-        rep.pop("model", None)
-    curves = tempo_curves(ctx, data, ssl, subsets, budget)
-    cnn_all = curves["labels only"]["all"]
-    pitch = pitch_study(ctx, budget, ctx.seed)
+    few = "20" if "20" in subsets else "all"  # the headline's "20 labels" (fewer training clips: all of them)
+    study, models = representation_study(ctx, data, budget, subsets[few])
+    ssl, codes = models["autocorrelation"]
+    curves = tempo_curves(ctx, data, ssl, codes, subsets, budget)
+    pitch, (pitch_codes, pitch_midi) = pitch_study(ctx, budget, ctx.seed)
 
     counts = list(subsets)
     x = [len(subsets[n]) for n in counts]
@@ -178,28 +175,26 @@ def run(ctx) -> dict:
                                                 [v["rpa"] for v in pitch["calibrated"].values()])},
                 title="How many labels does self-supervision save?", xlabel="labelled examples", ylabel="accuracy",
                 logx=True)
-    with torch.no_grad():
-        codes = ssl.model.eval().tempo_code(data.X[test]).numpy()
     listen(ctx, data, test, bpm[test], classic_bpm)
     plots.calibration_pair(ctx.figure("tempo_vs_pitch", "The self-supervised codes against the truth: tempo (left; "
                                                         "parallel lines an octave apart are metrical-level choices) "
                                                         "and pitch (right)"),
-                           (codes, np.log2(bpm[test]), "tempo code (log2 BPM + offset)", "log2 true BPM"),
-                           (pitch["codes"], pitch["midi"], "pitch code (semitones + offset)", "true MIDI note"))
-    pitch_plot = {k: v for k, v in pitch.items() if k not in ("codes", "midi")}
+                           (codes[test], np.log2(bpm[test]), "tempo code (log2 BPM + offset)", "log2 true BPM"),
+                           (pitch_codes, pitch_midi, "pitch code (semitones + offset)", "true MIDI note"))
     headline = {"classic_acc1": classic["acc1"], "classic_acc2": classic["acc2"],
-                "ssl_calibrated_20_acc1": curves["calibrated"].get("20", curves["calibrated"]["all"])["acc1"],
-                "ssl_calibrated_20_acc2": curves["calibrated"].get("20", curves["calibrated"]["all"])["acc2"],
-                "ssl_finetuned_20_acc1": curves["fine-tuned"].get("20", curves["fine-tuned"]["all"])["acc1"],
-                "ssl_finetuned_20_acc2": curves["fine-tuned"].get("20", curves["fine-tuned"]["all"])["acc2"],
-                "cnn_20_acc1": curves["labels only"].get("20", cnn_all)["acc1"], "cnn_all_acc1": cnn_all["acc1"],
-                "pitch_ssl_20_rpa": pitch["calibrated"].get("20", pitch["calibrated"]["all"])["rpa"],
+                "ssl_calibrated_20_acc1": curves["calibrated"][few]["acc1"],
+                "ssl_calibrated_20_acc2": curves["calibrated"][few]["acc2"],
+                "ssl_finetuned_20_acc1": curves["fine-tuned"][few]["acc1"],
+                "ssl_finetuned_20_acc2": curves["fine-tuned"][few]["acc2"],
+                "cnn_20_acc1": curves["labels only"][few]["acc1"], "cnn_all_acc1": curves["labels only"]["all"]["acc1"],
+                "pitch_ssl_20_rpa": pitch["calibrated"][few]["rpa"],  # more notes than grooves: `few` exists
+                "untrained_pitch_20_rpa": pitch["untrained_calibrated"][few]["rpa"],
                 "yin_rpa": pitch["yin"]["rpa"], "swift_f0_rpa": pitch["swift_f0"]["rpa"]}
     return {"headline": headline, "classic": classic, "curves": curves, "representations": study,
-            "pitch": pitch_plot, "n_test_grooves": int(len(test)), "answer": answer(headline, curves, study, pitch)}
+            "pitch": pitch, "n_test_grooves": int(len(test)), "answer": answer(headline, study)}
 
 
-def answer(h: dict, curves: dict, study: dict, pitch: dict) -> str:
+def answer(h: dict, study: dict) -> str:
     gain = h["ssl_finetuned_20_acc1"] - h["classic_acc1"]
     saved = h["ssl_finetuned_20_acc1"] - h["cnn_20_acc1"]
     best = max(v["acc1"] for v in study.values())
@@ -231,7 +226,7 @@ def answer(h: dict, curves: dict, study: dict, pitch: dict) -> str:
         f"Pitch: pitch-ssl with 20 labels puts {h['pitch_ssl_20_rpa']:.0%} of held-out notes within 50 cents "
         + ("(target 90 %: met)" if h["pitch_ssl_20_rpa"] >= 0.9 else "(target 90 %: NOT met)")
         + f"; YIN {h['yin_rpa']:.0%}, swift-f0 {h['swift_f0_rpa']:.0%}; the untrained network, calibrated the same "
-        f"way, {pitch['untrained_calibrated'].get('20', pitch['untrained_calibrated']['all'])['rpa']:.0%}. "
+        f"way, {h['untrained_pitch_20_rpa']:.0%}. "
         "A pitch-shift moves every partial together along a log-frequency axis, so pitch is the easier of the two: "
         "there is no metrical level to choose.",
     ]

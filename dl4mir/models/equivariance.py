@@ -26,19 +26,27 @@ def conv_stack(c_in: int, channels, kernel_size: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def shift_bins(p: torch.Tensor, k: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
-    """Rows ``(B, N)`` moved up by ``k`` (B,) fractional bins: ``out[i] = p[i − k]`` (linear interpolation),
-    ``fill`` where that falls outside."""
-    B, N = p.shape
-    src = torch.arange(N, device=p.device, dtype=p.dtype)[None, :] - k[:, None].to(p.dtype)
-    i0 = src.floor().long()
-    frac = src - i0
+def interpolate(values: torch.Tensor, position: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+    """``values (B, N)`` read at fractional ``position`` — ``(B, K)`` per row, or ``(K,)`` for every row — by linear
+    interpolation between neighbours; a neighbour outside ``0 … N−1`` reads ``fill``."""
+    B, N = values.shape
+    position = position.expand(B, -1)
+    i0 = position.floor().long()
+    frac = (position - i0).to(values.dtype)  # in the position's precision first: float64 tempo grids stay exact
 
     def read(i):
         inside = (i >= 0) & (i < N)
-        return torch.where(inside, p.gather(1, i.clamp(0, N - 1)), torch.full((), fill, dtype=p.dtype, device=p.device))
+        return torch.where(inside, values.gather(1, i.clamp(0, N - 1)),
+                           torch.full((), fill, dtype=values.dtype, device=values.device))
 
     return read(i0) * (1 - frac) + read(i0 + 1) * frac
+
+
+def shift_bins(p: torch.Tensor, k: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+    """Rows ``(B, N)`` moved up by ``k`` (B,) fractional bins: ``out[i] = p[i − k]``, ``fill`` where that falls
+    outside."""
+    bins = torch.arange(p.shape[1], device=p.device, dtype=p.dtype)
+    return interpolate(p, bins[None, :] - k[:, None].to(p.dtype), fill)
 
 
 def shifted_cross_entropy(logits_a: torch.Tensor, logits_b: torch.Tensor, k: torch.Tensor):

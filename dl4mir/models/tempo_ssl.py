@@ -32,7 +32,8 @@ import torch
 from torch import nn
 
 from dl4mir.errors import ParameterError
-from dl4mir.models.equivariance import calibrate_offset, conv_stack, peak_bin, shifted_cross_entropy
+from dl4mir.models.equivariance import (calibrate_offset, conv_stack, interpolate, peak_bin,
+                                       shifted_cross_entropy)
 
 REPRESENTATIONS = ("autocorrelation", "fourier", "hybrid")
 
@@ -64,26 +65,14 @@ class TempoSSLConfig:
 def stretch(env: torch.Tensor, ratio: torch.Tensor, n_out: int) -> torch.Tensor:
     """Envelopes ``(B, T)`` played ``ratio`` times faster (tempo × ratio), ``n_out`` frames from the start each:
     output frame ``t`` reads input time ``t·ratio`` by linear interpolation (zero past the end)."""
-    B, T = env.shape
-    pos = torch.arange(n_out, device=env.device, dtype=env.dtype)[None, :] * ratio[:, None]  # (B, n_out)
-    i0 = pos.floor().long().clamp(max=T - 1)
-    frac = pos - i0
-    i1 = (i0 + 1).clamp(max=T - 1)
-    out = env.gather(1, i0) * (1 - frac) + env.gather(1, i1) * frac
-    return out * (pos <= T - 1)
+    t = torch.arange(n_out, device=env.device, dtype=env.dtype)
+    return interpolate(env, t[None, :] * ratio[:, None])
 
 
 def tempo_grid(cfg: TempoSSLConfig) -> torch.Tensor:
     """The BPM of each log-tempo bin, ascending from ``min_bpm`` by ``bins_per_octave`` bins per doubling."""
     n = int(np.floor(np.log2(cfg.max_bpm / cfg.min_bpm) * cfg.bins_per_octave)) + 1
     return cfg.min_bpm * 2.0 ** (torch.arange(n, dtype=torch.float64) / cfg.bins_per_octave)
-
-
-def _interp(values: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
-    """``values (B, N)`` read at fractional ``position (K,)`` by linear interpolation."""
-    i0 = position.floor().long().clamp(0, values.shape[1] - 2)
-    frac = (position - i0).to(values.dtype)
-    return values[:, i0] * (1 - frac) + values[:, i0 + 1] * frac
 
 
 def periodicity(env: torch.Tensor, cfg: TempoSSLConfig) -> torch.Tensor:
@@ -97,11 +86,11 @@ def periodicity(env: torch.Tensor, cfg: TempoSSLConfig) -> torch.Tensor:
         ac = torch.fft.irfft(torch.fft.rfft(x, n=2 * T).abs() ** 2, n=2 * T)[:, :T]  # lags 0 … T−1
         ac = ac / torch.arange(T, 0, -1, device=env.device, dtype=env.dtype)  # mean over the overlap, not the sum
         ac = ac / ac[:, :1].clamp_min(1e-9)
-        channels.append(_interp(ac, 60.0 * cfg.frame_rate_hz / bpm).clamp_min(0))
+        channels.append(interpolate(ac, 60.0 * cfg.frame_rate_hz / bpm).clamp_min(0))
     if cfg.representation in ("fourier", "hybrid"):
         n_fft = 4 * T  # zero-padded so neighbouring tempo bins read different frequencies
         mag = torch.fft.rfft(x, n=n_fft).abs()
-        mag = _interp(mag, bpm / 60.0 * n_fft / cfg.frame_rate_hz)
+        mag = interpolate(mag, bpm / 60.0 * n_fft / cfg.frame_rate_hz)
         channels.append(mag / mag.amax(dim=1, keepdim=True).clamp_min(1e-9))
     return torch.log1p(10 * torch.stack(channels, dim=1))
 

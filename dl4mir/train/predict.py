@@ -140,10 +140,9 @@ def tempo_files(export_dir: str | os.PathLike, paths) -> BatchResult:
     window = model.view_frames
     result = BatchResult()
     for p, y, _ in result.each_loaded(paths, sr=spec.sr, mono=True):
-        env = torch.from_numpy(spec.compute(y).astype(np.float32))
+        env = spec.compute(y).astype(np.float32)
         starts = window_starts(len(env), window=window, hop=window // 2)
-        x = torch.stack([torch.nn.functional.pad(env[s:s + window], (0, max(0, s + window - len(env))))
-                         for s in starts])
+        x = torch.from_numpy(np.stack([fit_to_length(env[s:s + window], length=window) for s in starts]))
         with torch.no_grad():
             result.ok[p] = float(np.median(model.bpm(x).numpy()))
     return result
