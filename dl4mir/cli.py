@@ -12,6 +12,7 @@ datasets:
   instruments   synthetic TinySOL (orchestral notes with known pitch), made on first use
   vowels        synthetic Persian CV syllables (6 vowels), made on first use
   rhythms       synthetic drum grooves with tempo, beats and meter (GTZAN's tempo layout), made on first use
+  rhythms-gtzan the same grooves with GTZAN's tempo distribution (most near 115 BPM), made on first use
   egfxset:PATH  the real EGFxSet in PATH        tinysol:PATH  the real TinySOL in PATH
   gtzan:PATH    GTZAN in mirdata's layout       NAME:PATH     any folder in NAME's layout
   folder:PATH   your own audio: PATH/<label>/.../*.wav, or labels.csv (file,label[,group]) in PATH
@@ -244,7 +245,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_list)
 
     p = dsub.add_parser("make", help="generate a synthetic dataset (skipped if already complete)")
-    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels", "rhythms"), help="which synthetic dataset")
+    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels", "rhythms", "rhythms-gtzan"),
+                   help="which synthetic dataset")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                    help="quick: for tests; default: the course at 16 kHz; full: the real dataset's size")
     p.add_argument("--out", default=None, help="folder to write into (default: the dl4mir cache, $DL4MIR_HOME)")

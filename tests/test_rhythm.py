@@ -104,3 +104,16 @@ def test_tempo_accuracy_matches_mir_eval():
     assert acc["acc2"] > acc["acc1"]  # the ×1.5 and 1.06 errors stay errors; octaves become hits
     with pytest.raises(Exception, match="same non-empty shape"):
         tempo_accuracy([120.0], [])
+
+
+def test_madmom_finds_the_click_tempo_in_processes_too_and_names_bad_audio():
+    from dl4mir.features.madmom_tempo import madmom_tempi, madmom_tempo
+
+    y = clicks(128.0, seconds=8.0)
+    assert abs(np.log2(madmom_tempo(y=y, sr=SR) / 128.0)) < 0.04  # the issue measured 127.7 on a 128 BPM click track
+    tempi = madmom_tempi([y, clicks(90.0, seconds=8.0)], sr=SR, workers=2)
+    assert tempi[0] == pytest.approx(madmom_tempo(y=y, sr=SR)) and abs(np.log2(tempi[1] / 90.0)) < 0.04
+    with pytest.raises(ParameterError, match="at least 1 s"):
+        madmom_tempo(y=y[:1000], sr=SR)
+    with pytest.raises(ParameterError, match="NaN"):
+        madmom_tempo(y=np.full(SR * 2, np.nan, dtype=np.float32), sr=SR)

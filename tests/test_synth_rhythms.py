@@ -63,6 +63,13 @@ def test_tempo_distributions(tmp_path):
         tempi[name] = np.log2([c.labels["tempo_bpm"] for c in ds.clips])
     assert tempi["uniform"].std() > 1.5 * tempi["gtzan"].std()  # log-uniform over 2.6 octaves vs ±0.36 octave
     assert abs(2 ** np.median(tempi["gtzan"]) - 115) < 20
+    # the registered variant: the same grooves with GTZAN's distribution, in its own cache folder
+    from dl4mir.data.registry import synthetic_config, synthetic_root
+
+    variant = synthetic_config("rhythms-gtzan", "quick")
+    assert variant.tempo_distribution == "gtzan"
+    assert variant == synthetic_config("rhythms", "quick", tempo_distribution="gtzan")
+    assert synthetic_root("rhythms-gtzan", variant) != synthetic_root("rhythms", synthetic_config("rhythms", "quick"))
 
 
 def test_bad_configs_and_annotations_are_named(tmp_path):

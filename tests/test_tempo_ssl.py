@@ -141,3 +141,21 @@ def test_training_without_labels_makes_one_consistent_tempo_axis(_dl4mir_home, t
     assert main(["tempo", "--model", str(cnn.folder.export_dir), str(clips[0].path), str(bad)]) == 1
     with pytest.raises(ConfigError, match="up to an offset"):
         tempo_files(trained.folder.export_dir, [clips[0].path])
+
+
+def test_label_stretch_is_the_stretched_clip_with_its_label_moved():
+    """tempo-cnn's augmentation: in training, each clip is played 2**u times faster and its label × 2**u — the same
+    loss as giving it that stretched clip and label by hand (same draw of u, same weights, same batch)."""
+    env = torch.stack([_click_envelope(p, 517) for p in (20.0, 31.0, 45.0)])
+    bpm = torch.tensor([129.2, 83.4, 57.4])
+    cfg = dict(n_frames=517, supervised=True, target_mean=100.0, target_std=40.0)
+    stretched, plain = build_model("tempo-cnn", **cfg), build_model("tempo-cnn", **cfg, label_stretch=False)
+    plain.load_state_dict(stretched.state_dict())
+    torch.manual_seed(3)
+    loss = stretched.train()(env, (bpm - 100.0) / 40.0)["loss"]
+    torch.manual_seed(3)
+    u = (torch.rand(3) * 2 - 1) * stretched.cfg.max_log2_stretch
+    by_hand = plain.train()(stretch(env, 2.0 ** u, stretched.view_frames), (bpm * 2.0 ** u - 100.0) / 40.0)["loss"]
+    assert u.abs().max() > 0.1 and loss.item() == pytest.approx(by_hand.item(), rel=1e-5)
+    with torch.no_grad():  # and inference reads the clip as it is
+        assert torch.equal(stretched.eval().bpm(env), plain.eval().bpm(env))

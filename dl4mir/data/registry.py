@@ -19,6 +19,7 @@ class SyntheticSpec:
     layout: str  # the reader that serves it
     real: str  # what it stands in for
     description: str
+    overrides: tuple = ()  # (field, value) pairs on the config: a variant of another synthetic set
 
 
 SYNTHETIC = {
@@ -30,6 +31,10 @@ SYNTHETIC = {
                             "formant-synthesized CV syllables, 6 vowels × 12 consonants × speakers"),
     "rhythms": SyntheticSpec("rhythms", "RhythmsConfig", "gtzan", "GTZAN's tempo and beat annotations",
                              "drum grooves in 7 styles × 4 kits at 40–240 BPM with beats and meter, GTZAN layout"),
+    # Morais et al.'s second training distribution: most tempi near 115 BPM, few slow or fast ones
+    "rhythms-gtzan": SyntheticSpec("rhythms", "RhythmsConfig", "gtzan", "GTZAN's tempo and beat annotations",
+                                   "the rhythms grooves with GTZAN's tempo distribution (log-normal around 115 BPM)",
+                                   (("tempo_distribution", "gtzan"),)),
 }
 REAL = LAYOUTS  # the layouts read from a folder you give
 PROFILES = ("quick", "default", "full")
@@ -45,6 +50,7 @@ def synthetic_config(name: str, profile: str = "default", **overrides):
     spec = SYNTHETIC[name]
     cls = getattr(importlib.import_module(f"dl4mir.data.synth.{spec.module}"), spec.config_class)
     cfg = cls.profile(profile)
+    overrides = {**dict(spec.overrides), **overrides}
     if overrides:
         from dataclasses import replace
 

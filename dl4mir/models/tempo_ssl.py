@@ -18,7 +18,9 @@ network (``train_model(..., init_from=ssl)`` on the labelled clips).
 
 **Supervised** (``tempo-cnn``, ``supervised=True``): the same network trained by cross-entropy against the labelled
 tempo's bin (a Gaussian one bin wide), as Schreiber & Müller's tempo classifier; it is the baseline the
-self-supervised one is measured against.
+self-supervised one is measured against.  With ``label_stretch`` (the default) the same known stretch serves as
+augmentation: each training clip is played ``2**u`` times faster and its label moved with it, so 20 labelled
+grooves teach every tempo around theirs.
 
 The stretch is applied to the onset envelope (linear interpolation in time), not to the audio: for rhythm the two
 agree up to the envelope's 23 ms frame, and it costs microseconds instead of a phase vocoder per view.
@@ -52,6 +54,7 @@ class TempoSSLConfig:
     entropy_weight: float = 0.5  # one metrical level per clip
     view_frames: int = 336  # frames per view (7.8 s): a view 2**0.6 times faster still ends inside 12 s
     supervised: bool = False  # True: trained on tempo labels (tempo-cnn)
+    label_stretch: bool = True  # supervised: each training clip played 2**u times faster, its label × 2**u
     target_mean: float = 0.0  # BPM = target · target_std + target_mean (the regression task's standardization)
     target_std: float = 1.0
 
@@ -110,7 +113,7 @@ class TempoSSL(nn.Module):
 
     def logits(self, env: torch.Tensor) -> torch.Tensor:
         """``(B, T)`` or ``(B, 1, T)`` onset envelopes → ``(B, n_bins)`` tempo logits (the first ``view_frames``)."""
-        env = env.reshape(env.shape[0], -1)[:, : self.view_frames]
+        env = env.flatten(1)[:, : self.view_frames]
         return self.convs(periodicity(env, self.cfg))[:, 0]
 
     def tempo_code(self, env: torch.Tensor) -> torch.Tensor:
@@ -123,7 +126,7 @@ class TempoSSL(nn.Module):
         return 2.0 ** self.tempo_code(env)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None, *, step: int | None = 0) -> dict:
-        env = x.reshape(x.shape[0], -1)  # (B, T)
+        env = x.flatten(1)  # (B, T)
         if self.cfg.supervised:
             return self._supervised(env, cond)
         gen = None if self.training else torch.Generator(device="cpu").manual_seed(0)  # fixed views for validation
@@ -143,6 +146,10 @@ class TempoSSL(nn.Module):
         if y is None:
             raise ParameterError("tempo-cnn is trained on tempo labels; none were given")
         bpm = (y.float() * self.cfg.target_std + self.cfg.target_mean).clamp(self.cfg.min_bpm, self.cfg.max_bpm)
+        if self.training and self.cfg.label_stretch:  # the equivariance as augmentation: few labels, every tempo
+            u = (torch.rand(len(env)) * 2 - 1).to(env.device) * self.cfg.max_log2_stretch
+            env = stretch(env, 2.0 ** u, self.view_frames)
+            bpm = (bpm * 2.0 ** u).clamp(self.cfg.min_bpm, self.cfg.max_bpm)
         pos = (torch.log2(bpm) - self.log2_bpm[0]) * self.cfg.bins_per_octave  # fractional target bin
         bins = torch.arange(len(self.log2_bpm), device=env.device, dtype=pos.dtype)
         target = torch.exp(-0.5 * (bins[None, :] - pos[:, None]) ** 2)
