@@ -2,6 +2,7 @@
 
     python benchmarks/bench_transfer.py                       # CNN on effect type, default profile
     python benchmarks/bench_transfer.py --models cnn,crnn --epochs 3 --profile quick
+    python benchmarks/bench_transfer.py --set playing=phrases --set "level=as rendered"   # a guitar-fx variant
 
 Real test material (read from ../shared/fixtures, which the project itself never needs):
 
@@ -32,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from dl4mir.audio import load, resample
 from dl4mir.data import get_dataset
 from dl4mir.data.egfxset import EFFECT_BY_FOLDER
+from dl4mir.data.registry import make_synthetic, synthetic_config
 from dl4mir.data.splits import default_split
 from dl4mir.metrics import classification_report
 from dl4mir.train import train_model
@@ -107,9 +109,9 @@ def real_set(out: Path, window_s: float, rng: np.random.Generator) -> dict[Path,
     return labels
 
 
-def level_probe(profile: str) -> dict:
+def level_probe(data: str) -> dict:
     """Effect-type accuracy on the held-out string from loudness features alone."""
-    ds = get_dataset("guitar-fx", profile=profile)
+    ds = get_dataset(data)
     plan = default_split(ds)
     test = set(plan.test)
     feats, types, is_test = [], [], []
@@ -136,18 +138,24 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="training epochs per model (default: %(default)s)")
     parser.add_argument("--profile", default="default", help="guitar-fx profile (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of training and of the chains (default: 0)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="a guitar-fx config field for this run, e.g. playing=phrases (default: none)")
     args = parser.parse_args()
     if not (SHARED / "real_guitar_di").is_dir():
         raise SystemExit(f"{SHARED}: the real fixtures are needed for this benchmark")
+    overrides = dict(item.split("=", 1) for item in args.set)
+    config = synthetic_config("guitar-fx", args.profile, **overrides)
+    data = f"guitar-fx:{make_synthetic('guitar-fx', config=config)}"
+    print(f"guitar-fx ({args.profile}{', ' + ', '.join(args.set) if args.set else ''}): {data}")
 
     print("level-only probe on guitar-fx effect type (held-out string): accuracy, balanced accuracy")
-    for name, (acc, bal) in level_probe(args.profile).items():
+    for name, (acc, bal) in level_probe(data).items():
         print(f"  {name:28s} {acc:6.1%}  {bal:6.1%}")
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for model in args.models.split(","):
-            trained = train_model(model, "effect_type", profile=args.profile, out=tmp / model, resume="fresh",
+            trained = train_model(model, "effect_type", data=data, out=tmp / model, resume="fresh",
                                   train={"epochs": args.epochs, "seed": args.seed, "progress": False})
             window_s = trained.data.feature_spec.duration_s
             real_dir = tmp / f"real-{window_s}"

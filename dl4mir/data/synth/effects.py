@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from scipy.signal import lfilter
 
 from dl4mir.data.synth._kernels import modulated_delay, spring_tank
 from dl4mir.errors import ParameterError
@@ -168,10 +169,16 @@ EFFECT_FUNCTIONS: dict[str, EffectFn] = {
 }
 
 
+DISTORTIONS = ("BluesDriver", "TubeScreamer", "RAT")
+
+
 def apply_effect(folder: str, x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
     """Run the effect stored under EGFxSet folder name ``folder`` (e.g. ``"TapeEcho"``) on mono ``x``."""
     try:
         fn = EFFECT_FUNCTIONS[folder]
     except KeyError:
         raise ParameterError(f"unknown effect {folder!r}; known: {', '.join(EFFECT_FUNCTIONS)}") from None
-    return fn(np.asarray(x, dtype=np.float64), sr, rng)
+    y = fn(np.asarray(x, dtype=np.float64), sr, rng)
+    if folder in DISTORTIONS:  # the output coupling capacitor: the asymmetric clipping's DC never leaves the pedal
+        return lfilter([1.0, -1.0], [1.0, -_one_pole_coef(10.0, sr)], y)
+    return y

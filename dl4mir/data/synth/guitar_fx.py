@@ -17,7 +17,7 @@ import numpy as np
 from dl4mir.data.egfxset import EFFECTS, FRETS, METADATA_FILE, OPEN_STRING_MIDI, PICKUPS, write_metadata_csv
 from dl4mir.data.synth._writer import SynthConfig, write_dataset
 from dl4mir.data.synth.effects import apply_effect
-from dl4mir.data.synth.guitar import pluck_note
+from dl4mir.data.synth.guitar import PLAYING, play, pluck_note
 from dl4mir.errors import ConfigError
 
 _ALL_STRINGS = tuple(sorted(OPEN_STRING_MIDI))
@@ -34,6 +34,9 @@ class GuitarFxConfig(SynthConfig):
     frets: tuple[int, ...] = tuple(range(0, 23, 2))
     pickups: tuple[str, ...] = PICKUPS
     effects: tuple[str, ...] = _ALL_EFFECTS
+    playing: str = "notes"  # or "phrases": chords, strums, chugs, riffs starting on the note (guitar.play)
+    level: str = "matched"  # or "as rendered": each effect's output at whatever level its DSP leaves it
+    level_range_db: tuple[float, float] = (-32.0, -18.0)  # RMS of a note's versions, drawn once per note
     seed: int = 0
     subtype: str = "PCM_16"
 
@@ -53,6 +56,13 @@ class GuitarFxConfig(SynthConfig):
         problems += [f"unknown fret {f}" for f in self.frets if f not in FRETS]
         problems += [f"unknown pickup {p!r}" for p in self.pickups if p not in PICKUPS]
         problems += [f"unknown effect {e!r}" for e in self.effects if e not in _ALL_EFFECTS]
+        if self.playing not in PLAYING:
+            problems.append(f"playing {self.playing!r} is not one of {', '.join(PLAYING)}")
+        if self.level not in ("matched", "as rendered"):
+            problems.append(f"level {self.level!r} is not 'matched' or 'as rendered'")
+        lo, hi = self.level_range_db
+        if not -60.0 <= lo <= hi <= -6.0:
+            problems.append(f"level_range_db {self.level_range_db} is not an RMS range within -60..-6 dBFS")
         for name in ("strings", "frets", "pickups", "effects"):
             if not getattr(self, name):
                 problems.append(f"{name} is empty")
@@ -74,13 +84,34 @@ def render_note(task: tuple[int, int, str], config: GuitarFxConfig) -> list[tupl
     """One note through every configured effect: ``[(relpath, waveform), ...]``."""
     string, fret, pickup = task
     pickup_idx = PICKUPS.index(pickup)
-    dry = pluck_note(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s,
-                     rng=np.random.default_rng([config.seed, string, fret, pickup_idx]))
+    rng = np.random.default_rng([config.seed, string, fret, pickup_idx])
+    if config.playing == "phrases":
+        dry, _ = play(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s, rng=rng)
+    else:
+        dry = pluck_note(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s, rng=rng)
     out = []
     for effect in config.effects:
         rng = np.random.default_rng([config.seed, string, fret, pickup_idx, _ALL_EFFECTS.index(effect) + 1])
         out.append((f"{effect}/{pickup}/{string}-{fret}.wav", apply_effect(effect, dry, config.sample_rate, rng)))
+    if config.level == "matched":
+        level_rng = np.random.default_rng([config.seed, string, fret, pickup_idx, 0])
+        versions = match_levels([y for _, y in out], level_rng, config.level_range_db)
+        out = [(path, y) for (path, _), y in zip(out, versions)]
     return out
+
+
+def match_levels(versions: list[np.ndarray], rng: np.random.Generator, range_db: tuple[float, float],
+                 max_peak: float = 0.98) -> list[np.ndarray]:
+    """Every version of one note (clean and through each effect) at one RMS level, drawn in ``range_db`` once per
+    note and lowered where needed so the peakiest version stays below ``max_peak``: a recording session's level
+    normalization, so loudness says nothing about the effect (an effect's distortion changes its *crest factor*,
+    which it does on real pedals too, and stays)."""
+    rms = [float(np.std(y)) for y in versions]
+    if min(rms) <= 0 or not all(np.isfinite(rms)):
+        raise AssertionError("an effect rendered a silent or non-finite note")  # a generator bug, not a user's
+    target = 10 ** (rng.uniform(*range_db) / 20)
+    target = min(target, max_peak / max(float(np.abs(y - y.mean()).max()) / r for y, r in zip(versions, rms)))
+    return [(y - y.mean()) * (target / r) for y, r in zip(versions, rms)]  # and no offset: AC-coupled recording
 
 
 def generate(root: str | Path, config: GuitarFxConfig | None = None, *, workers: int | None = None,
