@@ -2,6 +2,7 @@
 
     python benchmarks/bench_synth.py                 # default profile, all cores and 1 core, side by side
     python benchmarks/bench_synth.py --profile full  # EGFxSet's full size (8,970 files, 48 kHz, 5 s)
+    python benchmarks/bench_synth.py --dataset guitar-fx-playing   # riffs and chords on varied guitars
 
 Everything is timed end to end: rendering, effects, WAV encoding, md5 and the index.  A first untimed quick run
 warms numba's on-disk cache so the figures are steady-state (a fresh install pays ~2 s of compilation once).
@@ -29,17 +30,20 @@ def timed_generate(config, workers: int) -> float:
 
 
 def main() -> None:
+    from dl4mir.data.registry import synthetic_config
     from dl4mir.data.synth.guitar_fx import GuitarFxConfig
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", choices=("quick", "default", "full"))
-    ap.add_argument("--repeats", type=int, default=2, help="best of N")
+    ap.add_argument("--dataset", default="guitar-fx", choices=("guitar-fx", "guitar-fx-playing"),
+                    help="single notes, or the playing variant (default: %(default)s)")
+    ap.add_argument("--repeats", type=int, default=2, help="best of N (default: %(default)s)")
     args = ap.parse_args()
 
     timed_generate(GuitarFxConfig(strings=(1,), frets=(0,), duration_s=0.2), workers=1)  # warm numba's cache
-    config = GuitarFxConfig.profile(args.profile)
+    config = synthetic_config(args.dataset, args.profile)
     cores = os.cpu_count() or 1
-    print(f"guitar-fx '{args.profile}': {config.n_files} files, {config.audio_seconds:.0f} s of audio, "
+    print(f"{args.dataset} '{args.profile}': {config.n_files} files, {config.audio_seconds:.0f} s of audio, "
           f"{config.sample_rate} Hz, {config.duration_s} s clips, {cores} cores")
     print(f"{'workers':>8} {'best wall s':>12} {'x realtime':>11} {'files/s':>8}")
     results = {}

@@ -1,8 +1,9 @@
 """Synthetic → real: how models trained only on guitar-fx do on real guitar (issue 12's measurement).
 
-    python benchmarks/bench_transfer.py                       # CNN on effect type, default profile
+    python benchmarks/bench_transfer.py           # CNN on effect type, guitar-fx and guitar-fx-playing, default profile
     python benchmarks/bench_transfer.py --models cnn,crnn --epochs 3 --profile quick
-    python benchmarks/bench_transfer.py --set playing=phrases --set "level=as rendered"   # a guitar-fx variant
+    python benchmarks/bench_transfer.py --data guitar-fx --set "level=as rendered"      # a guitar-fx variant
+    python benchmarks/bench_transfer.py --train class_weight=none --model-set input_norm=none   # the plain recipe
 
 Real test material (read from ../shared/fixtures, which the project itself never needs):
 
@@ -30,14 +31,16 @@ import pedalboard as pb
 import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 
-from dl4mir.audio import load, resample
+from dl4mir.audio import load
+from dl4mir.config import parse_value
 from dl4mir.data import get_dataset
-from dl4mir.data.egfxset import EFFECT_BY_FOLDER
+from dl4mir.data.egfxset import EFFECT_BY_FOLDER, EFFECTS
+from dl4mir.data.synth.effects import apply_effect
 from dl4mir.data.registry import make_synthetic, synthetic_config
 from dl4mir.data.splits import default_split
 from dl4mir.metrics import classification_report
 from dl4mir.train import train_model
-from dl4mir.train.predict import predict_files
+from dl4mir.train.predict import effect_type_of, predict_files
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 TYPES = ("clean", "distortion", "modulation", "delay", "reverb")
@@ -87,10 +90,17 @@ def onset_windows(y: np.ndarray, sr: int, window_s: float, *, max_windows: int =
     return [y[s:s + n] for s in sorted(starts)]
 
 
-def real_set(out: Path, window_s: float, rng: np.random.Generator) -> dict[Path, str]:
-    """Write the real test windows as WAVs; ``{path: effect type}``."""
+def di_tracks() -> list[Path]:
+    return sorted((SHARED / "real_guitar_di").glob("*.flac"))
+
+
+def real_set(out: Path, window_s: float, rng: np.random.Generator, tracks=None, egfxset: bool = True
+             ) -> dict[Path, str]:
+    """Write the real test windows of ``tracks`` (default: all ten) as WAVs; ``{path: effect type}``, with the
+    real EGFxSet clips unless ``egfxset`` is false."""
     labels = {}
-    for src in sorted((SHARED / "real_guitar_di").glob("*.flac")):
+    out.mkdir(parents=True, exist_ok=True)
+    for src in tracks or di_tracks():
         y, sr = load(src, sr=SR)
         for k, w in enumerate(onset_windows(y, sr, window_s)):
             w = 0.9 * w / max(np.abs(w).max(), 1e-9)
@@ -104,9 +114,58 @@ def real_set(out: Path, window_s: float, rng: np.random.Generator) -> dict[Path,
                 path = out / f"{src.stem}_{k}_{etype}.wav"
                 sf.write(str(path), z, SR, subtype="PCM_24")
                 labels[path] = etype
-    for path in sorted((SHARED / "egfxset_sample").glob("*/*/*.wav")):
+    for path in sorted((SHARED / "egfxset_sample").glob("*/*/*.wav")) if egfxset else ():
         labels[path] = EFFECT_BY_FOLDER[path.parts[-3]].effect_type
     return labels
+
+
+def real_dry_set(out: Path, window_s: float, tracks, rng: np.random.Generator) -> Path:
+    """Training data from real dry guitar: every half window of ``tracks`` (quiet ones skipped), clean and through
+    each of guitar-fx's 12 effects at varied knobs, 16 kHz, as ``folder:`` data labelled by effect type."""
+    sr = 16000
+    for src in tracks:
+        y, _ = load(src, sr=sr)
+        n = int(window_s * sr)
+        for k, start in enumerate(range(0, len(y) - n + 1, n // 2)):
+            w = y[start:start + n]
+            if np.sqrt(np.mean(w ** 2)) < 1e-3:
+                continue
+            for e in EFFECTS:
+                z = apply_effect(e.folder, w, sr, rng, vary=True)
+                (out / e.effect_type).mkdir(parents=True, exist_ok=True)
+                sf.write(str(out / e.effect_type / f"{src.stem}_{k}_{e.folder}.wav"),
+                         0.9 * z / max(np.abs(z).max(), 1e-9), sr)
+    return out
+
+
+def score(export: Path, labels: dict) -> dict:
+    """Effect-type report of an exported model on ``{path: type}`` through ``predict_files``."""
+    result = predict_files(export, list(labels), top_k=1)
+    for path, cause in result.failures:
+        print(f"  FAILED {path}: {cause}")
+    true = [labels[Path(p)] for p in result.ok]
+    pred = [effect_type_of(pr.top[0][0]) for pr in result.ok.values()]
+    return classification_report(true, pred, labels=list(TYPES))
+
+
+def real_dry_ceiling(tmp: Path, window_s: float, args, training: dict, model_config: dict, exports: dict) -> None:
+    """How much of the gap is the dry guitar: the same recipe trained on five real DI tracks through guitar-fx's
+    own effects, tested on the other five through this benchmark's chains, beside each guitar-fx model on them."""
+    tracks = di_tracks()
+    train_tracks, test_tracks = tracks[::2], tracks[1::2]
+    data = f"folder:{real_dry_set(tmp / 'real-dry', window_s, train_tracks, np.random.default_rng(args.seed))}"
+    test = real_set(tmp / "real-dry-test", window_s, np.random.default_rng(args.seed + 1), test_tracks, False)
+    for model in args.models.split(","):
+        out = tmp / f"real-dry-{model}"
+        train_model(model, "label", data=data, out=out, resume="fresh", model_config=model_config,
+                    train={"epochs": args.epochs, "seed": args.seed, "progress": False, **training})
+        exports[f"real DI tracks ({len(train_tracks)}) + guitar-fx's effects"] = (model, out / "export")
+    print(f"\nthe gap's share that is the dry guitar: trained on ..., tested on the other {len(test_tracks)} DI "
+          f"tracks ({', '.join(t.stem for t in test_tracks)}) through this benchmark's chains ({len(test)} windows)")
+    for name, (model, export) in exports.items():
+        rep = score(export, test)
+        print(f"  {name:42s} {model:6s} real {rep['accuracy']:6.1%}  recall "
+              + ", ".join(f"{k} {rep['per_class'][k]['recall']:.0%}" for k in TYPES))
 
 
 def level_probe(data: str) -> dict:
@@ -123,7 +182,7 @@ def level_probe(data: str) -> dict:
         is_test.append(c.clip_id in test)
     X, y, t = np.array(feats), np.array(types), np.array(is_test)
     out = {}
-    for name, cols in (("RMS + peak", [0, 1]), ("RMS + peak + crest factor", [0, 1, 2])):
+    for name, cols in (("RMS (level)", [0]), ("RMS + peak", [0, 1]), ("RMS + peak + crest factor", [0, 1, 2])):
         clf = LogisticRegression(max_iter=2000).fit(X[~t][:, cols], y[~t])
         rep = classification_report(y[t], clf.predict(X[t][:, cols]))
         out[name] = (rep["accuracy"], rep["balanced_accuracy"])
@@ -134,49 +193,68 @@ def level_probe(data: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="guitar-fx,guitar-fx-playing",
+                        help="comma-separated synthetic guitar datasets to train on (default: %(default)s)")
     parser.add_argument("--models", default="cnn", help="comma-separated models (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=3, help="training epochs per model (default: %(default)s)")
-    parser.add_argument("--profile", default="default", help="guitar-fx profile (default: %(default)s)")
+    parser.add_argument("--profile", default="default", help="dataset profile (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of training and of the chains (default: 0)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="a guitar-fx config field for this run, e.g. playing=phrases (default: none)")
+                        help="a guitar-fx config field for this run, e.g. playing=phrases; a comma makes a tuple: "
+                             "pickup_types=single-coil,humbucker (default: none)")
+    parser.add_argument("--train", action="append", default=["class_weight=balanced"], metavar="KEY=VALUE",
+                        help="a training setting, e.g. augment=true; later ones win (default: class_weight=balanced)")
+    parser.add_argument("--model-set", action="append", default=["input_norm=band mean"], metavar="KEY=VALUE",
+                        help="a model setting; later ones win (default: 'input_norm=band mean')")
+    parser.add_argument("--real-dry", action="store_true",
+                        help="also train on half the real DI tracks through guitar-fx's effects and compare on the "
+                             "other half: how much of the gap is the dry guitar (default: off)")
     args = parser.parse_args()
     if not (SHARED / "real_guitar_di").is_dir():
         raise SystemExit(f"{SHARED}: the real fixtures are needed for this benchmark")
-    overrides = dict(item.split("=", 1) for item in args.set)
-    config = synthetic_config("guitar-fx", args.profile, **overrides)
-    data = f"guitar-fx:{make_synthetic('guitar-fx', config=config)}"
-    print(f"guitar-fx ({args.profile}{', ' + ', '.join(args.set) if args.set else ''}): {data}")
-
-    print("level-only probe on guitar-fx effect type (held-out string): accuracy, balanced accuracy")
-    for name, (acc, bal) in level_probe(data).items():
-        print(f"  {name:28s} {acc:6.1%}  {bal:6.1%}")
-
+    overrides = {k: tuple(parse_value(p) for p in v.split(",")) if "," in v else v
+                 for k, v in (item.split("=", 1) for item in args.set)}
+    training = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.train)}
+    model_config = {k: parse_value(v) for k, v in (item.split("=", 1) for item in args.model_set)}
+    summary, exports = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for model in args.models.split(","):
-            trained = train_model(model, "effect_type", data=data, out=tmp / model, resume="fresh",
-                                  train={"epochs": args.epochs, "seed": args.seed, "progress": False})
-            window_s = trained.data.feature_spec.duration_s
-            real_dir = tmp / f"real-{window_s}"
-            if not real_dir.is_dir():
-                real_dir.mkdir()
-                labels = real_set(real_dir, window_s, np.random.default_rng(args.seed))
-            result = predict_files(tmp / model / "export", list(labels), top_k=1)
-            for path, cause in result.failures:
-                print(f"  FAILED {path}: {cause}")
-            true = [labels[Path(p)] for p in result.ok]
-            pred = [pr.top[0][0] for pr in result.ok.values()]
-            rep = classification_report(true, pred, labels=list(TYPES))
-            synth = trained.summary["test"]
-            print(f"\n{model}, {args.epochs} epochs on guitar-fx ({args.profile}), window {window_s} s")
-            print(f"  guitar-fx held-out string: effect-type accuracy {synth['accuracy']:.1%}")
-            print(f"  real guitar ({len(true)} windows and clips): effect-type accuracy {rep['accuracy']:.1%}, "
-                  f"balanced {rep['balanced_accuracy']:.1%}")
-            print("  recall per type: " + ", ".join(f"{k} {rep['per_class'][k]['recall']:.0%}" for k in TYPES))
-            print("  confusion (rows: true, columns: predicted, order " + ", ".join(TYPES) + ")")
-            for k, row in zip(TYPES, rep["confusion_matrix"]):
-                print(f"    {k:11s} " + " ".join(f"{v:4d}" for v in row))
+        for name in args.data.split(","):
+            config = synthetic_config(name, args.profile, **overrides)
+            data = f"guitar-fx:{make_synthetic(name, config=config)}"
+            print(f"\n{name} ({args.profile}{''.join(', ' + s for s in args.set)}): {data}")
+            print("level-only probe on effect type (held-out string): accuracy, balanced accuracy")
+            for probe, (acc, bal) in level_probe(data).items():
+                print(f"  {probe:28s} {acc:6.1%}  {bal:6.1%}")
+            for model in args.models.split(","):
+                out = tmp / f"{name}-{model}"
+                trained = train_model(model, "effect_type", data=data, out=out, resume="fresh",
+                                      model_config=model_config,
+                                      train={"epochs": args.epochs, "seed": args.seed, "progress": False, **training})
+                window_s = trained.data.feature_spec.duration_s
+                real_dir = tmp / f"real-{window_s}"
+                if not real_dir.is_dir():
+                    real_dir.mkdir()
+                    labels = real_set(real_dir, window_s, np.random.default_rng(args.seed))
+                rep = score(out / "export", labels)
+                exports[name if len(args.models.split(",")) == 1 else f"{name} {model}"] = (model, out / "export")
+                synth = trained.summary["test"]
+                print(f"\n{model}, {args.epochs} epochs on {name} ({args.profile}"
+                      f"{''.join(', ' + s for s in args.train + args.model_set)}), window {window_s} s")
+                print(f"  {name} held-out string: effect-type accuracy {synth['accuracy']:.1%}; recall "
+                      + ", ".join(f"{k} {synth['per_class'][k]['recall']:.0%}" for k in TYPES))
+                print(f"  real guitar ({rep['n']} windows and clips): effect-type accuracy {rep['accuracy']:.1%}, "
+                      f"balanced {rep['balanced_accuracy']:.1%}")
+                print("  recall per type: " + ", ".join(f"{k} {rep['per_class'][k]['recall']:.0%}" for k in TYPES))
+                print("  confusion (rows: true, columns: predicted, order " + ", ".join(TYPES) + ")")
+                for k, row in zip(TYPES, rep["confusion_matrix"]):
+                    print(f"    {k:11s} " + " ".join(f"{v:4d}" for v in row))
+                summary.append((name, model, synth["accuracy"], rep["accuracy"], rep["per_class"]["clean"]["recall"]))
+        if args.real_dry:
+            real_dry_ceiling(tmp, window_s, args, training, model_config, exports)
+    print("\nside by side: trained on, model, synthetic held-out string, real guitar, real clean recall")
+    for name, model, synth_acc, real_acc, clean in summary:
+        print(f"  {name:18s} {model:6s} {synth_acc:6.1%} {real_acc:6.1%} {clean:6.1%}")
 
 
 if __name__ == "__main__":

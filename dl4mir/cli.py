@@ -9,6 +9,7 @@ import sys
 EPILOG_DATA = """\
 datasets:
   guitar-fx     synthetic EGFxSet (guitar notes through 12 effects), made on first use
+  guitar-fx-playing  the same effects on guitar playing (riffs, chords, chugs; varied guitars and knobs)
   instruments   synthetic TinySOL (orchestral notes with known pitch), made on first use
   vowels        synthetic Persian CV syllables (6 vowels), made on first use
   rhythms       synthetic drum grooves with tempo, beats and meter (GTZAN's tempo layout), made on first use
@@ -62,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--test-group", default=None,
                      help="the guitar data's held-out group, KEY=VALUE, e.g. string=2 (default: string=5, the "
                           "course's)")
+    run.add_argument("--real-guitar", default=None, metavar="PATH",
+                     help="a folder of your own real guitar recordings, labelled by effect type (PATH/<type>/*.wav "
+                          "or PATH/labels.csv): the neural-networks lesson reports its models on it beside the "
+                          "synthetic test (default: none)")
     run.add_argument("--only", default=None,
                      help="comma-separated steps to run (see `dl4mir lessons list`; default: every step)")
     run.add_argument("--skip", default=None, help="comma-separated steps to leave out (default: none)")
@@ -128,6 +133,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="test metrics of a trained model (from its output folder)")
     ev.add_argument("run_dir", help="the folder `dl4mir train` wrote")
+    ev.add_argument("--real-guitar", default=None, metavar="PATH",
+                    help="also score an effect or effect_type model on real recordings labelled by effect type "
+                         "(PATH/<type>/*.wav, e.g. PATH/delay/take1.wav, or PATH/labels.csv; types: clean, "
+                         "distortion, modulation, delay, reverb, or EGFxSet effect names) (default: none)")
     ev.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="classify audio files with an exported model",
@@ -245,7 +254,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data_list)
 
     p = dsub.add_parser("make", help="generate a synthetic dataset (skipped if already complete)")
-    p.add_argument("name", choices=("guitar-fx", "instruments", "vowels", "rhythms", "rhythms-gtzan"),
+    p.add_argument("name", choices=("guitar-fx", "guitar-fx-playing", "instruments", "vowels", "rhythms",
+                                    "rhythms-gtzan"),
                    help="which synthetic dataset")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                    help="quick: for tests; default: the course at 16 kHz; full: the real dataset's size")
@@ -373,7 +383,7 @@ def cmd_run(args) -> int:
 
     report, failed = run_course(profile=args.profile, data=args.data, out=args.out, run_id=args.run_id,
                                 only=_csv(args.only), skip=_csv(args.skip), force=args.force,
-                                test_group=args.test_group)
+                                test_group=args.test_group, real_guitar=args.real_guitar)
     print(f"report: {report}")
     return 1 if failed else 0
 
@@ -474,8 +484,22 @@ def cmd_evaluate(args) -> int:
     print("test " + _metrics_line(rep))
     for cls, r in rep.get("per_class", {}).items():
         print(f"  {cls:16s} precision {r['precision']:.3f} recall {r['recall']:.3f} f1 {r['f1']:.3f}")
+    if args.real_guitar:
+        from dl4mir.train.predict import real_guitar_report
+
+        real = real_guitar_report(model, meta, args.real_guitar)
+        rep["real_guitar"] = real
+        path = folder.write_test_metrics(rep)
+        print(f"real guitar ({real['n_files']} files in {real['folder']}): effect-type accuracy "
+              f"{real['accuracy']:.3f}, balanced {real['balanced_accuracy']:.3f}")
+        print("  recall: " + ", ".join(f"{t} {r:.3f}" for t, r in real["recall"].items()))
+        print("  confusion (rows true, columns predicted: " + ", ".join(real["labels"]) + ")")
+        for t, row in zip(real["labels"], real["confusion_matrix"]):
+            print(f"    {t:11s}" + "".join(f"{v:5d}" for v in row))
+        for p, cause in real["failures"]:
+            print(f"  FAILED {p}: {cause}", file=sys.stderr)
     print(f"written: {path}")
-    return 0
+    return 1 if args.real_guitar and real["failures"] else 0
 
 
 def cmd_predict(args) -> int:

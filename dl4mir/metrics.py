@@ -206,8 +206,12 @@ def pairwise_lsd(a_logmag, b_logmag, *, chunk: int = 256) -> np.ndarray:
     out = np.empty((a.shape[1], b.shape[1]), dtype=np.float64)
     for i in range(0, a.shape[1], chunk):
         ai = a[:, i:i + chunk]
-        sq = (ai ** 2).sum(-1)[:, :, None] + b_sq - 2 * np.matmul(ai, b.transpose(0, 2, 1))
-        out[i:i + chunk] = np.sqrt(np.maximum(sq, 0.0) / n_freq).mean(axis=0)
+        norms = (ai ** 2).sum(-1)[:, :, None] + b_sq
+        sq = norms - 2 * np.matmul(ai, b.transpose(0, 2, 1))
+        # the expansion cancels: identical frames leave a rounding residue (~1e-16 of the norms, its size up to
+        # the BLAS), which must read as 0 dB, not as a tiny distance
+        sq = np.where(sq <= 1e-12 * norms, 0.0, sq)
+        out[i:i + chunk] = np.sqrt(sq / n_freq).mean(axis=0)
     return out
 
 

@@ -62,8 +62,10 @@ def _data_step(spec: str, profile: str, out: Path, test_group: str | None = None
     return record
 
 
-def _lesson_step(name: str, profile: str, data: str, out: Path, test_group: str | None = None) -> dict:
-    return run_lesson(name, LessonContext(out_dir=out, profile=profile, guitar=data, test_group=test_group))
+def _lesson_step(name: str, profile: str, data: str, out: Path, test_group: str | None = None,
+                 real_guitar: str | None = None) -> dict:
+    return run_lesson(name, LessonContext(out_dir=out, profile=profile, guitar=data, test_group=test_group,
+                                          real_guitar=real_guitar))
 
 
 def _check_settings(run_dir: Path, settings: dict, force: bool) -> None:
@@ -148,18 +150,26 @@ def _cached(previous: dict, name: str, metrics: Path) -> dict:
 
 def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | os.PathLike = "runs",
                run_id: str | None = None, only: list[str] | None = None, skip: list[str] | None = None,
-               force: bool = False, test_group: str | None = None) -> tuple[Path, list[str]]:
+               force: bool = False, test_group: str | None = None,
+               real_guitar: str | None = None) -> tuple[Path, list[str]]:
     """Run the steps and write ``report.html``; returns ``(report path, names of failed steps)``.
-    ``test_group``: the guitar data's held-out group (``"string=2"``; default: the layout's convention)."""
+    ``test_group``: the guitar data's held-out group (``"string=2"``; default: the layout's convention).
+    ``real_guitar``: a folder of real recordings labelled by effect type, which the neural-networks lesson scores
+    its models on (:func:`dl4mir.train.predict.real_guitar_report`)."""
     steps = plan_steps(data)
     unknown = sorted((set(only or []) | set(skip or [])) - set(steps))
     if unknown:
         raise ConfigError(f"unknown step(s) {unknown}; steps are: {', '.join(steps)}")
     selected = [s for s in steps if (not only or s in only) and s not in (skip or [])]
+    if real_guitar is not None:
+        real_guitar = str(Path(real_guitar).resolve())
+        if not Path(real_guitar).is_dir():
+            raise ConfigError(f"--real-guitar {real_guitar}: not a folder")
     run_id = run_id or f"{profile}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = (Path(out) / run_id).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    _check_settings(run_dir, {"profile": profile, "data": data, "test_group": test_group}, force)
+    _check_settings(run_dir, {"profile": profile, "data": data, "test_group": test_group,
+                              "real_guitar": real_guitar}, force)
     results: dict[str, dict] = {}
     previous = _previous_steps(run_dir)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -180,7 +190,7 @@ def run_course(*, profile: str = "default", data: str = "guitar-fx", out: str | 
         try:
             guitar_group = test_group if arg == data else None  # the held-out group is the guitar data's
             record = (_data_step(arg, profile, step_dir, guitar_group) if kind == "data"
-                      else _lesson_step(arg, profile, data, step_dir, test_group))
+                      else _lesson_step(arg, profile, data, step_dir, test_group, real_guitar))
             results[name] = {"status": "ok", "record": record}
         except Exception as exc:  # a failing step is reported; the others still run
             results[name] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",

@@ -74,6 +74,11 @@ def test_run_rejects_unknown_steps(capsys):
     assert "unknown step" in capsys.readouterr().err
 
 
+def test_run_names_a_missing_real_guitar_folder(tmp_path, capsys):
+    assert main(["run", "--only", "data-vowels", "--out", str(tmp_path), "--real-guitar", str(tmp_path / "nope")]) == 2
+    assert "--real-guitar" in capsys.readouterr().err and not any(tmp_path.iterdir())
+
+
 def test_lessons_and_features_commands(tmp_path, capsys):
     assert main(["lessons", "list"]) == 0
     assert "pca-effects" in capsys.readouterr().out
@@ -144,6 +149,25 @@ def test_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
     assert main(["predict", "--model", str(out / "export"), "--per-window", str(tmp_path / "silent.wav")]) == 0
     text = capsys.readouterr().out
     assert "  warning: silent" in text and "   0.00–" in text
+
+    # the user's real recordings, labelled by folder: effect types, EGFxSet effect names or folders all count
+    real = tmp_path / "real"
+    for label, src in (("clean", first), ("TapeEcho", long), ("tape echo", stereo)):
+        (real / label).mkdir(parents=True)
+        (real / label / "take.wav").write_bytes(src.read_bytes())
+    assert main(["evaluate", str(out), "--real-guitar", str(real)]) == 0
+    text = capsys.readouterr().out
+    assert "real guitar (3 files in" in text and "recall: clean" in text and "delay" in text
+    metrics = json.loads((out / "test_metrics.json").read_text())["real_guitar"]
+    assert metrics["n_files"] == 3 and sum(map(sum, metrics["confusion_matrix"])) == 3
+    unlabelled = tmp_path / "unlabelled"
+    unlabelled.mkdir()
+    (unlabelled / "loose.wav").write_bytes(first.read_bytes())  # no label: named, not dropped
+    (unlabelled / "wah").mkdir()
+    (unlabelled / "wah" / "take.wav").write_bytes(first.read_bytes())
+    assert main(["evaluate", str(out), "--real-guitar", str(unlabelled)]) == 2
+    err = capsys.readouterr().err
+    assert "loose.wav (no label)" in err and "wah/take.wav ('wah')" in err
 
 
 @pytest.mark.slow

@@ -115,3 +115,18 @@ def test_parallel_extraction_equals_serial(quick_guitar_fx, tmp_path, monkeypatc
         assert set(rep.md5) == {c.clip_id for c in quick_guitar_fx.clips}
         tables.append(load_table(quick_guitar_fx, spec, compute_missing=False))
     assert tables[0].clip_ids == tables[1].clip_ids and np.array_equal(tables[0].X, tables[1].X)
+
+
+def test_rms_normalization_makes_the_feature_level_free_and_parses():
+    import numpy as np
+
+    spec = FeatureSpec.parse("logmel:rms_db=-20,duration_s=0.5")
+    assert spec.rms_db == -20.0 and FeatureSpec.parse(str(spec)) == spec
+    assert spec.key() != FeatureSpec.parse("logmel:duration_s=0.5").key()
+    y = (0.3 * np.sin(2 * np.pi * 440 * np.arange(8000) / 16000)).astype(np.float32)
+    assert np.allclose(spec.compute(y), spec.compute(0.01 * y), atol=1e-3)  # 30 dB quieter, the same feature
+    plain = FeatureSpec.parse("logmel:duration_s=0.5")
+    assert not np.allclose(plain.compute(y), plain.compute(0.01 * y), atol=1.0)
+    assert np.array_equal(spec.compute(np.zeros(8000, np.float32)), plain.compute(np.zeros(8000, np.float32)))
+    with pytest.raises(ConfigError, match="rms_db"):
+        FeatureSpec.parse("logmel:rms_db=6")

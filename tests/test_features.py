@@ -153,7 +153,8 @@ def test_torch_twins_match_the_numpy_api():
     t = torch.from_numpy(y)
     kw = {"sr": SR, "n_fft": 1024, "hop_length": 256, "n_mels": 64}
     np.testing.assert_allclose(FN.MelSpectrogram(**kw)(t).numpy(), F.melspectrogram(y=y, **kw), rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(FN.LogMel(**kw)(t).numpy(), F.log_mel(y=y, **kw), atol=1e-3)
+    # float32 logs: ~1e-3 dB apart, a little more deep in the noise (seen: 1.1e-3 at −53 dB)
+    np.testing.assert_allclose(FN.LogMel(**kw)(t).numpy(), F.log_mel(y=y, **kw), rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(FN.MFCC(n_mfcc=13, **kw)(t).numpy(), F.mfcc(y=y, n_mfcc=13, **kw), atol=1e-3)
     stft = FN.STFT(n_fft=1024, hop_length=256, power=None)(t)
     assert stft.is_complex() and stft.shape == (2, 1, 513, 1 + SR // 256)

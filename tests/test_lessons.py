@@ -38,6 +38,16 @@ def test_lesson_targets(quick_run):
     assert abs(aug["snr_db"] - 10) < 0.5 and abs(aug["pitch_shift_semitones"] - 3) < 0.2
 
 
+def test_the_real_guitar_folder_is_reported_beside_the_synthetic_test(quick_run):
+    """`dl4mir run --real-guitar PATH`: the neural-networks lesson scores every model on the user's recordings."""
+    rec = _record(quick_run, "neural-networks")
+    real = rec["metrics"]["table"]["cnn"]["real_guitar"]
+    assert real["n_files"] == 4 and set(real["recall"]) == {"clean", "delay"} and real["failures"] == []
+    assert 0 <= rec["headline"]["best_real_effect_type_accuracy"] <= 1
+    assert {f["file"] for f in rec["figures"]} >= {"real_vs_synthetic.png", "confusion_real.png"}
+    assert "On your 4 real recordings" in rec["metrics"]["answer"]
+
+
 def test_headlines_are_stable_numeric_keys_with_labels(quick_run):
     for lesson in LESSONS:
         rec = _record(quick_run, lesson.name)
@@ -81,7 +91,8 @@ def test_report_shows_every_figure_and_sound(quick_run):
 
 
 def test_rerun_skips_finished_steps_and_only_selects(quick_run, capsys):
-    run_course(profile="quick", out=quick_run.parent, run_id="q", only=["dft", "augmentation"])
+    run_course(profile="quick", out=quick_run.parent, run_id="q", only=["dft", "augmentation"],
+               real_guitar=quick_run.parent / "real")
     out = capsys.readouterr().out
     assert "[dft] already done" in out and "[augmentation] already done" in out and "features" not in out.split("step")[0]
 

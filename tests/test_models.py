@@ -36,3 +36,18 @@ def test_weights_are_seeded():
 def test_unknown_model():
     with pytest.raises(ConfigError, match="unknown model"):
         build_model("resnet-9000")
+
+
+def test_band_mean_input_norm_ignores_a_fixed_eq_and_bad_values_are_named():
+    """A fixed EQ (one guitar, pickup or DI box against another) adds a constant per band to a log-mel
+    spectrogram; with ``input_norm="band mean"`` the CNN's answer does not move, without it it does."""
+    from dl4mir.errors import ParameterError
+
+    x = torch.randn(2, 16, 24)
+    eq = torch.linspace(-12, 12, 16)[None, :, None]
+    for norm, same in (("band mean", True), ("none", False)):
+        model = build_model("cnn", seed=0, n_mels=16, n_classes=5, channels=[4, 8], input_norm=norm).eval()
+        with torch.no_grad():
+            assert torch.allclose(model(x), model(x + eq), atol=1e-5) is same
+    with pytest.raises(ParameterError, match="input_norm"):
+        build_model("cnn", n_mels=16, n_classes=5, input_norm="instance")

@@ -60,7 +60,7 @@ def test_bridge_pickup_is_thinner_and_brighter_than_neck():
     for s, f in [(6, 0), (4, 5), (2, 3)]:
         f0 = midi_to_hz(OPEN_STRING_MIDI[s] + f)
         bridge, neck = note(s, f, "Bridge", seed=s), note(s, f, "Neck", seed=s)
-        assert _fundamental_share(bridge, f0) < 0.5 * _fundamental_share(neck, f0)
+        assert _fundamental_share(bridge, f0) < 0.7 * _fundamental_share(neck, f0)
         assert centroid_hz(bridge[:8000]) > centroid_hz(neck[:8000])
 
 
@@ -111,15 +111,17 @@ def test_the_three_distortions_differ_in_kind():
     for fx in ("BluesDriver", "TubeScreamer", "RAT"):
         y = apply_effect(fx, _sine(220, 0.3), SR, np.random.default_rng(0))
         h = _harmonics(y, 220)
-        seg = y[SR // 4:]
         bass = np.std(apply_effect(fx, _sine(80, 0.01), SR, None)[SR // 4:])
         mids = np.std(apply_effect(fx, _sine(1000, 0.01), SR, None)[SR // 4:])
+        square = 1 / np.arange(3, 10, 2)  # a square wave's odd harmonics, 1/n of the fundamental
         stats[fx] = {"even_odd": np.linalg.norm(h[1::2]) / np.linalg.norm(h[2::2]),
-                     "crest": np.abs(seg).max() / np.std(seg), "bass_mid": bass / mids}
+                     "square_distance": np.abs(h[2::2] / h[0] - square).sum(), "bass_mid": bass / mids}
     # asymmetric clipping → even harmonics only in the Blues Driver
     assert stats["BluesDriver"]["even_odd"] > 0.02 > 100 * max(stats["TubeScreamer"]["even_odd"], stats["RAT"]["even_odd"])
-    # hard clipping → the squarest wave in the RAT
-    assert stats["RAT"]["crest"] < min(stats["BluesDriver"]["crest"], stats["TubeScreamer"]["crest"]) < 1.2
+    # hard clipping → the squarest wave in the RAT (its odd harmonics nearest 1/n; the crest factor would not
+    # tell: band-limited, a square wave rings at its edges)
+    assert stats["RAT"]["square_distance"] < 0.08 < min(stats["BluesDriver"]["square_distance"],
+                                                        stats["TubeScreamer"]["square_distance"])
     # the Tube Screamer's 720 Hz high-pass → the least bass
     assert stats["TubeScreamer"]["bass_mid"] < 0.5 * min(stats["BluesDriver"]["bass_mid"], stats["RAT"]["bass_mid"])
 
@@ -280,8 +282,14 @@ def test_each_playing_style_sounds_its_notes(style):
     onsets = int(np.sum((flux[1:-1] > flux[:-2]) & (flux[1:-1] >= flux[2:]) & (flux[1:-1] > 0.35 * flux.max())))
     if style in ("palm-muted chugs", "riff"):
         assert onsets >= 3, onsets
-    f0 = F.yin(y[: sr // 2], fmin=60.0, fmax=1000.0, sr=sr, frame_length=2048)
-    assert abs(12 * np.log2(np.median(f0[2:8]) / 110.0)) < 0.6  # A2, string 6 fret 5, leads every style
+    if style == "palm-muted chugs":
+        return  # repeated every 16th or 8th note: the half second's spectrum is all sidebands
+    # the first note, A2 (string 6, fret 5), is the lowest partial sounding in the first half second
+    spec = np.abs(np.fft.rfft(y[: sr // 2] * np.hanning(sr // 2), n=4 * sr))
+    f = np.fft.rfftfreq(4 * sr, 1 / sr)
+    db = 20 * np.log10(spec / spec.max() + 1e-12)
+    peaks = f[1:-1][(db[1:-1] > db[:-2]) & (db[1:-1] >= db[2:]) & (db[1:-1] > -25) & (f[1:-1] > 70)]
+    assert abs(12 * np.log2(peaks.min() / 110.0)) < 0.5, peaks[:5]
 
 
 def test_phrases_are_deterministic_and_bad_styles_are_named():
@@ -290,3 +298,128 @@ def test_phrases_are_deterministic_and_bad_styles_are_named():
     assert np.array_equal(a, b)
     with pytest.raises(ParameterError, match="style must be one of"):
         play(3, 2, "Bridge", sr=16000, duration_s=1.0, rng=np.random.default_rng(5), style="tapping")
+
+
+def test_varied_knobs_draw_other_settings_and_nominal_ones_stay():
+    """knobs="varied": every clip its own settings around the pedal's (here: the digital delay's repeat time)."""
+    x = _click()
+    nominal = apply_effect("Digital-Delay", x, SR, np.random.default_rng(0))
+    assert np.array_equal(nominal, apply_effect("Digital-Delay", x, SR, np.random.default_rng(1)))
+
+    def first_echo_s(y):
+        env = np.abs(y)
+        env[: int(0.1 * SR)] = 0  # past the click itself
+        return np.argmax(env) / SR
+    times = [first_echo_s(apply_effect("Digital-Delay", x, SR, np.random.default_rng(k), vary=True)) for k in range(6)]
+    assert abs(first_echo_s(nominal) - 0.5) < 0.01
+    assert np.ptp(times) > 0.1 and all(0.14 < t < 0.72 for t in times), times
+    with pytest.raises(ConfigError, match="knobs"):
+        GuitarFxConfig(knobs="random")
+
+
+@requires_shared()
+def test_a_clean_note_sounds_like_the_real_egfxset_note():
+    """Against the real EGFxSet Clean/Middle/6-22 recording (D4 on the low E string): the power-weighted spectral
+    centroid of the first second within 25 % (the old white-noise pluck was 4.4 times too bright) and the decay
+    from the first to the last quarter of that second within 3 dB (real 10.2 dB, synthetic 10.0 dB)."""
+    from dl4mir.audio import load
+
+    def centroid_and_decay(y, sr=SR):
+        y = y[np.argmax(np.abs(y) > 0.1 * np.abs(y).max()):][:sr]
+        power = np.abs(np.fft.rfft(y)) ** 2
+        level = lambda a, b: 10 * np.log10(np.mean(y[int(a * sr):int(b * sr)] ** 2))  # noqa: E731
+        return (power * np.fft.rfftfreq(len(y), 1 / sr)).sum() / power.sum(), level(0.05, 0.25) - level(0.7, 0.9)
+
+    real, _ = load(EGFX_SAMPLE / "Clean" / "Middle" / "6-22.wav", sr=SR)
+    real_centroid, real_decay = centroid_and_decay(real)
+    for seed in range(3):
+        centroid, decay = centroid_and_decay(note(6, 22, "Middle", seed=seed, dur=1.0))
+        assert abs(np.log(centroid / real_centroid)) < np.log(1.25), (centroid, real_centroid)
+        assert abs(decay - real_decay) < 3.0, (decay, real_decay)
+
+
+def test_a_humbucker_is_darker_and_hum_free_and_a_lower_tuning_lowers_the_pitch():
+    import librosa
+
+    from dl4mir.data.synth.guitar import pickup_model
+
+    single, hb = (pluck_note(3, 2, "Bridge", sr=SR, duration_s=1.0, rng=np.random.default_rng(1), pickup_type=t)
+                  for t in ("single-coil", "humbucker"))
+    assert centroid_hz(hb) < 0.85 * centroid_hz(single)
+    assert pickup_model("Bridge", "single-coil").hum and not pickup_model("Bridge", "humbucker").hum
+    assert band_energy(single, 55, 65) > 3 * band_energy(hb, 55, 65)  # 60 Hz mains hum on the single coil only
+    for tuning in (0, -5):
+        y = pluck_note(6, 3, "Neck", sr=SR, duration_s=1.0, rng=np.random.default_rng(2), tuning_semitones=tuning)
+        f0 = np.median(librosa.yin(y=y[1000:12000], fmin=40, fmax=400, sr=SR, frame_length=4096))
+        assert abs(12 * np.log2(f0 / midi_to_hz(OPEN_STRING_MIDI[6] + 3 + tuning))) < 0.1
+    with pytest.raises(ParameterError, match="pickup_type"):
+        pickup_model("Bridge", "p90")
+
+
+def test_distortions_clip_oversampled_so_nothing_aliases(monkeypatch):
+    """A 1187.5 Hz tone's harmonics sit on multiples of it; clipping at 16 kHz folds the ones above 8 kHz back
+    between them.  Oversampled, that inharmonic share stays below −25 dB (at the plain rate: 11–19 dB more)."""
+    from dl4mir.data.synth import effects
+
+    t = np.arange(SR) / SR
+    x = 0.3 * np.sin(2 * np.pi * 1187.5 * t)
+
+    def inharmonic_db(folder):
+        y = apply_effect(folder, x, SR, np.random.default_rng(0))[2000:]
+        power = np.abs(np.fft.rfft(y * np.hanning(len(y)))) ** 2
+        k = np.fft.rfftfreq(len(y), 1 / SR) / 1187.5
+        on_harmonic = np.abs(k - np.round(k)) * 1187.5 < 15
+        return 10 * np.log10(power[~on_harmonic].sum() / power.sum())
+
+    oversampled = {f: inharmonic_db(f) for f in effects.DISTORTIONS}
+    monkeypatch.setattr(effects, "OVERSAMPLE", 1)
+    plain = {f: inharmonic_db(f) for f in effects.DISTORTIONS}
+    for f in effects.DISTORTIONS:
+        assert oversampled[f] < -25 and oversampled[f] < plain[f] - 10, (f, oversampled[f], plain[f])
+
+
+def test_phrases_play_to_the_end_and_varied_guitars_match_real_di_peakiness():
+    """Real DI playing: a 2 s window rarely ends in silence, and its crest factor (pick attacks) is ≈19 dB
+    (the shared real DI tracks: median 19.2 dB); one dying waveguide note reads ≈14 dB."""
+    from dl4mir.data.synth.guitar import random_tone
+
+    tails, crests = [], []
+    for k in range(24):
+        y, _ = play(1 + k % 6, 2 * (k % 6), "Bridge", sr=SR, duration_s=2.0, rng=np.random.default_rng(k),
+                    tone=random_tone(np.random.default_rng(100 + k)))
+        level = lambda a, b: np.sqrt(np.mean(y[int(a * SR):int(b * SR)] ** 2))  # noqa: E731
+        tails.append(20 * np.log10(level(1.5, 2.0) / level(0.0, 0.5)))
+        crests.append(20 * np.log10(np.abs(y).max() / np.sqrt(np.mean(y ** 2))))
+    assert np.median(tails) > -12, np.median(tails)
+    assert 16 < np.median(crests) < 23, np.median(crests)
+
+
+def test_guitar_variety_settings_are_checked():
+    for bad, match in (({"pickup_types": ("p90",)}, "pickup type"), ({"tone": "vintage"}, "tone"),
+                       ({"tunings": (3,)}, "tuning 3"), ({"tunings": ()}, "tunings is empty")):
+        with pytest.raises(ConfigError, match=match):
+            GuitarFxConfig(**bad)
+
+
+def test_a_bend_moves_the_pitch_and_a_lead_in_rings_into_the_clip():
+    import librosa
+
+    from dl4mir.data.synth.guitar import _bend, pitch_curve_cents, random_tone
+    from dl4mir.data.synth.guitar_fx import render_note
+
+    y = note(3, 2, dur=1.0)
+    up = _bend(y, np.full(len(y), 100.0))
+    f0 = [np.median(librosa.yin(y=z[2000:12000], fmin=70, fmax=600, sr=SR, frame_length=2048)) for z in (y, up)]
+    assert abs(12 * np.log2(f0[1] / f0[0]) - 1.0) < 0.05
+    glide = pitch_curve_cents(SR, SR, np.random.default_rng(0), sustain=0.05)  # palm-muted: the glide only
+    assert 3 <= glide[0] <= 15 and abs(glide[-1]) < 0.5
+
+    y, _ = play(5, 3, "Bridge", sr=SR, duration_s=1.0, rng=np.random.default_rng(4), tone=random_tone(
+        np.random.default_rng(4)), lead_in_s=0.5, style="riff")
+    assert len(y) == int(1.5 * SR) and np.sqrt(np.mean(y[: SR // 2] ** 2)) > 0.1 * np.sqrt(np.mean(y ** 2))
+    cfg = replace(GuitarFxConfig(effects=("Clean", "Hall-Reverb"), duration_s=1.0), playing="phrases",
+                  tone="varied")
+    starts = [np.abs(clip[:80]).max() / np.abs(clip).max() for s in range(1, 7)
+              for _, clip in render_note((s, 0, "Neck"), cfg)]
+    assert all(len(clip) == SR for _, clip in render_note((2, 0, "Neck"), cfg))
+    assert max(starts) > 0.05  # some clips open on sound still ringing from the lead-in

@@ -198,3 +198,25 @@ def test_exported_weights_are_readable_by_others_and_unreadable_ones_say_so(tmp_
     (out / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(ckpt.CheckpointError, match="model.safetensors: unreadable weights"):
         ckpt.load_exported(out)
+
+
+def test_balanced_class_weights_are_scikit_learns():
+    import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from dl4mir.train.loop import balanced_weights
+
+    y = np.array([0] * 12 + [1] * 36 + [2] * 36 + [4] * 4)  # class 3 absent from training: weight 0
+    ours = balanced_weights(torch.as_tensor(y), 5).numpy()
+    theirs = compute_class_weight("balanced", classes=np.array([0, 1, 2, 4]), y=y) * 4 / 5
+    assert ours[3] == 0 and np.allclose(ours[[0, 1, 2, 4]], theirs)
+
+
+def test_real_guitar_labels_and_models_are_checked(tmp_path):
+    from dl4mir.errors import ConfigError
+    from dl4mir.train.predict import effect_type_of, real_guitar_report
+
+    assert [effect_type_of(x) for x in ("Delay", "tape echo", "TapeEcho", "distortion", "wah")] == \
+        ["delay", "delay", "delay", "distortion", None]
+    with pytest.raises(ConfigError, match="needs an effect or effect_type model, not a vowel one"):
+        real_guitar_report(None, {"task": "vowel"}, tmp_path)

@@ -25,6 +25,13 @@ class SyntheticSpec:
 SYNTHETIC = {
     "guitar-fx": SyntheticSpec("guitar_fx", "GuitarFxConfig", "egfxset", "EGFxSet",
                                "plucked-string guitar notes × 5 pickups × clean + 12 effects, EGFxSet layout"),
+    # for models meant to hear real guitars: playing instead of single notes, and everything a real recording
+    # varies in (guitar, strings, tuning, tone, the pedals' knobs) drawn per clip; the EGFxSet layout kept
+    "guitar-fx-playing": SyntheticSpec(
+        "guitar_fx", "GuitarFxConfig", "egfxset", "EGFxSet",
+        "guitar-fx's 13 effects on playing (riffs, chords, strums, chugs) with varied guitars, tunings and knobs",
+        (("playing", "phrases"), ("knobs", "varied"), ("pickup_types", ("single-coil", "humbucker")),
+         ("tone", "varied"), ("tunings", (0, -2, -4, -5, -7, -9)))),
     "instruments": SyntheticSpec("instruments", "InstrumentsConfig", "tinysol", "TinySOL",
                                  "8 orchestral instruments, every semitone, pp/mf/ff, TinySOL layout"),
     "vowels": SyntheticSpec("vowels", "VowelsConfig", "vowels", "PCVC (Persian CV syllables)",

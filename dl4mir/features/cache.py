@@ -104,6 +104,18 @@ _FUNCTIONS = {"logmel": _logmel, "mfcc": _mfcc, "spectrum_db": _spectrum_db, "st
               "waveform": _waveform, "onset": _onset, "cqt": _cqt}
 
 
+TOP_LEVEL = ("sr", "duration_s", "offset_s", "rms_db")  # FeatureSpec fields, not the feature function's parameters
+
+
+def normalize_rms(y: np.ndarray, *, rms_db: float, floor_db: float = -90.0) -> np.ndarray:
+    """``y`` scaled to an RMS of ``rms_db`` dBFS, so a model never sees how loud a recording was made; a clip
+    quieter than ``floor_db`` (digital silence, a dropout) is left as it is rather than blown up to noise."""
+    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+    if rms <= 10 ** (floor_db / 20):
+        return y
+    return (y * (10 ** (rms_db / 20) / rms)).astype(y.dtype, copy=False)
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """A feature, the audio it is computed on (sample rate, crop), and its parameters."""
@@ -113,6 +125,7 @@ class FeatureSpec:
     duration_s: float | None = None  # crop/zero-pad every clip to this length (from offset_s) so tables stack
     offset_s: float = 0.0
     params: tuple = field(default=())  # sorted (key, value) pairs overriding FEATURE_DEFAULTS[name]
+    rms_db: float | None = None  # each clip (after the crop) scaled to this RMS level first; None: as recorded
 
     def __post_init__(self):
         if self.name not in _FUNCTIONS:
@@ -120,20 +133,22 @@ class FeatureSpec:
         unknown = sorted(k for k, _ in self.params if k not in FEATURE_DEFAULTS[self.name])
         if unknown:
             raise ConfigError(f"feature {self.name!r} has no parameter(s) {unknown}; "
-                              f"it takes {sorted(FEATURE_DEFAULTS[self.name])} plus sr, duration_s, offset_s")
+                              f"it takes {sorted(FEATURE_DEFAULTS[self.name])} plus {', '.join(TOP_LEVEL)}")
         if self.sr <= 0 or (self.duration_s is not None and self.duration_s <= 0):
             raise ConfigError(f"sr and duration_s must be positive, got sr={self.sr}, duration_s={self.duration_s}")
+        if self.rms_db is not None and not -80.0 <= self.rms_db <= 0.0:
+            raise ConfigError(f"rms_db must be a level in -80..0 dBFS, got {self.rms_db}")
 
     @classmethod
     def parse(cls, text: str) -> "FeatureSpec":
-        """``"mfcc:n_mfcc=13,sr=8000,duration_s=0.5"`` → FeatureSpec."""
+        """``"mfcc:n_mfcc=13,sr=8000,duration_s=0.5"`` (also ``offset_s``, ``rms_db``) → FeatureSpec."""
         name, _, rest = text.partition(":")
         top, params = {}, {}
         for item in filter(None, (s.strip() for s in rest.split(","))):
             key, eq, value = item.partition("=")
             if not eq:
                 raise ConfigError(f"feature spec {text!r}: {item!r} is not key=value")
-            (top if key in ("sr", "duration_s", "offset_s") else params)[key.strip()] = parse_value(value.strip())
+            (top if key.strip() in TOP_LEVEL else params)[key.strip()] = parse_value(value.strip())
         return cls(name.strip(), params=tuple(sorted(params.items())), **top)
 
     @property
@@ -142,12 +157,13 @@ class FeatureSpec:
 
     def key(self) -> str:
         payload = {"name": self.name, "sr": self.sr, "duration_s": self.duration_s, "offset_s": self.offset_s,
-                   "params": self.kwargs, "v": 1}
+                   "params": self.kwargs, "v": 1, **({"rms_db": self.rms_db} if self.rms_db is not None else {})}
         return f"{self.name}-" + hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
     def __str__(self):
         extra = [f"sr={self.sr}"] + ([f"duration_s={self.duration_s}"] if self.duration_s else []) + \
-                ([f"offset_s={self.offset_s}"] if self.offset_s else []) + [f"{k}={v}" for k, v in self.params]
+                ([f"offset_s={self.offset_s}"] if self.offset_s else []) + \
+                ([f"rms_db={self.rms_db}"] if self.rms_db is not None else []) + [f"{k}={v}" for k, v in self.params]
         return f"{self.name}:{','.join(extra)}"
 
     def compute(self, y: np.ndarray) -> np.ndarray:
@@ -155,6 +171,8 @@ class FeatureSpec:
         if self.duration_s is not None:
             start = int(round(self.offset_s * self.sr))
             y = fit_to_length(y[start:], duration_s=self.duration_s, sr=self.sr)
+        if self.rms_db is not None:
+            y = normalize_rms(y, rms_db=self.rms_db)
         return _FUNCTIONS[self.name](np.asarray(y, dtype=np.float32), self.sr, **self.kwargs)
 
     def compute_clip(self, clip) -> np.ndarray:

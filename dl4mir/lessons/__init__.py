@@ -74,6 +74,7 @@ class LessonContext:
     instruments: str = "instruments"  # or tinysol:PATH
     vowels: str = "vowels"
     test_group: str | None = None  # the guitar data's held-out group, e.g. "string=2" (default: string 5)
+    real_guitar: str | None = None  # a folder of real recordings labelled by effect type (dl4mir run --real-guitar)
     seed: int = 0
     show_progress: bool | None = None
     figures: list = field(default_factory=list)

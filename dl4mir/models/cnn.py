@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from dl4mir.errors import ParameterError
+
 
 @dataclass
 class CNNConfig:
@@ -17,6 +19,9 @@ class CNNConfig:
     n_classes: int = 13
     channels: tuple[int, ...] = (16, 32, 64, 64)
     dropout: float = 0.3
+    # "band mean": each band's mean over the clip subtracted first (cepstral mean normalization): a fixed EQ, which
+    # is what one guitar, pickup or DI box differs from another by, adds a constant per band in log-mel and vanishes
+    input_norm: str = "none"
 
 
 class CNN(nn.Module):
@@ -24,6 +29,8 @@ class CNN(nn.Module):
 
     def __init__(self, cfg: CNNConfig):
         super().__init__()
+        if cfg.input_norm not in ("none", "band mean"):
+            raise ParameterError(f"input_norm {cfg.input_norm!r}: use 'none' or 'band mean'")
         self.cfg = cfg
         blocks, c_in = [], 1
         for c in cfg.channels:
@@ -40,6 +47,8 @@ class CNN(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, n_mels, T)
         """The pooled features before the classifier, ``(B, C)``: what the Fréchet distance compares."""
+        if self.cfg.input_norm == "band mean":
+            x = x - x.mean(dim=2, keepdim=True)
         h = self.features(x.unsqueeze(1))  # (B, 1, F, T) -> (B, C, F/16, T/16)
         return h.mean(dim=(2, 3))  # global average pool -> (B, C)
 

@@ -54,7 +54,9 @@ def feature_spec_for(input_kind: str, duration_s: float):
         return FeatureSpec("cqt", sr=16000, duration_s=duration_s)
     if input_kind == "logmag":  # the generative models' spectrograms (a fixed length, see features.logmag)
         return SPEC.feature_spec()
-    return FeatureSpec("logmel", sr=16000, duration_s=duration_s,
+    # every clip at one loudness before its spectrogram, in training and in `predict` alike: how loud a
+    # recording was made (or a synthetic class was rendered) is not a label
+    return FeatureSpec("logmel", sr=16000, duration_s=duration_s, rms_db=-20.0,
                        params=(("hop_length", 256), ("n_fft", 1024), ("n_mels", 64)))
 
 

@@ -61,6 +61,7 @@ class TrainConfig:
     max_steps: int | None = None  # stop after this many optimizer steps (smoke tests, benchmarks)
     resumable: bool = True  # False: no checkpoints on disk (the best weights stay in memory), e.g. inside a lesson
     augment: bool = False
+    class_weight: str = "none"  # "balanced": each class weighs n / (k · its count) in the loss, as scikit-learn's
     progress: bool | None = None
     export: str = "float32"  # float32 | float16 (half the size; inference does not need float32) | none
 
@@ -119,19 +120,28 @@ def _scheduler(opt, cfg: TrainConfig, total_steps: int):
 
 # -- the one loss protocol: every objective returns {"loss": scalar, **parts to log} ----------------------------
 
-def objective_for(task_kind: str):
+def objective_for(task_kind: str, class_weights: torch.Tensor | None = None):
     """``objective(net, x, y, step) -> {"loss": ..., **parts}`` for a task kind.
 
-    Classifiers and regressors are scored by cross-entropy / MSE here; generative models (autoencoders, VAEs, GANs)
-    compute their own objective from ``(x, condition y)`` and return its terms alongside the loss.
+    Classifiers and regressors are scored by cross-entropy / MSE here (``class_weights``: one weight per class in
+    the cross-entropy); generative models (autoencoders, VAEs, GANs) compute their own objective from
+    ``(x, condition y)`` and return its terms alongside the loss.
     """
     if task_kind == "generative":
         return lambda net, x, y, step: net(x, y, step=step)
     if task_kind == "classification":
-        return lambda net, x, y, step: {"loss": nn.functional.cross_entropy(net(x), y)}
+        return lambda net, x, y, step: {"loss": nn.functional.cross_entropy(
+            net(x), y, weight=None if class_weights is None else class_weights.to(x.device))}
     if task_kind == "regression":  # a (B, 1) head against (B,) targets would broadcast to (B, B)
         return lambda net, x, y, step: {"loss": nn.functional.mse_loss(net(x).squeeze(-1), y)}
     raise ConfigError(f"unknown task kind {task_kind!r}; use classification, regression or generative")
+
+
+def balanced_weights(y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """scikit-learn's ``class_weight="balanced"``: ``n / (k · count)``, so every class weighs the same in the loss
+    (EGFxSet has one clean folder for three of each effect type); a class absent from training weighs 0."""
+    counts = torch.bincount(y, minlength=n_classes).float()
+    return torch.where(counts > 0, len(y) / (n_classes * counts.clamp(min=1)), torch.zeros_like(counts))
 
 
 def validation_score(model: nn.Module, task_kind: str, val: dict, epoch: int) -> float:
@@ -305,7 +315,10 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
     per_rank = len(train_rows) // world
     steps_per_epoch = max(1, math.ceil(per_rank / cfg.batch_size) if world == 1 else per_rank // cfg.batch_size)
     sched = _scheduler(opt, cfg, cfg.epochs * steps_per_epoch)
-    objective = objective_for(data.task_kind)
+    if cfg.class_weight not in ("none", "balanced"):
+        raise ConfigError(f"class_weight {cfg.class_weight!r}: use none or balanced")
+    objective = objective_for(data.task_kind, balanced_weights(data.targets(train_rows), len(data.classes or ()))
+                              if cfg.class_weight == "balanced" else None)
 
     # 2. resume, but only a run of the same model on the same data with the same batches
     store = _Checkpoints(out_dir, cfg, rank, model, opt, sched, scaler, _signature(model, data, cfg, len(train_rows)))

@@ -14,9 +14,12 @@ import numpy as np
 import torch
 
 from dl4mir.audio import BatchResult, fit_to_length, resample
-from dl4mir.errors import ConfigError, ParameterError
+from dl4mir.data import get_dataset
+from dl4mir.data.egfxset import EFFECTS
+from dl4mir.errors import ConfigError, DatasetError, ParameterError
 from dl4mir.features.bands import standardize_bands
 from dl4mir.features.cache import FeatureSpec
+from dl4mir.metrics import classification_report
 from dl4mir.train.checkpoint import load_exported
 
 SILENT_PEAK_DBFS = -80.0  # below this peak a file is digital silence or a noise floor
@@ -87,10 +90,16 @@ def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, hop_s
     model, meta = load_exported(Path(export_dir))
     if meta.get("kind") == "generative":
         raise ConfigError(f"{export_dir} holds a generative model ({meta['model']}); use `dl4mir generate`")
+    return predict_with(model, meta, paths, top_k=top_k, hop_s=hop_s, max_channels=max_channels, source=export_dir)
+
+
+def predict_with(model: torch.nn.Module, meta: dict, paths, *, top_k: int = 3, hop_s: float | None = None,
+                 max_channels: int = 8, source="the model") -> BatchResult:
+    """:func:`predict_files` with a model in memory and its export metadata (``TaskData.export_meta``)."""
     spec = FeatureSpec.parse(meta["feature_spec"])
     window_s = float(spec.duration_s or 0)
     if window_s <= 0:
-        raise ConfigError(f"{export_dir}: the model's feature spec {spec} has no duration_s window")
+        raise ConfigError(f"{source}: the model's feature spec {spec} has no duration_s window")
     hop_s = window_s / 2 if hop_s is None else hop_s
     if not hop_s > 0:
         raise ParameterError(f"hop must be positive seconds, got {hop_s}")
@@ -146,3 +155,48 @@ def tempo_files(export_dir: str | os.PathLike, paths) -> BatchResult:
         with torch.no_grad():
             result.ok[p] = float(np.median(model.bpm(x).numpy()))
     return result
+
+
+EFFECT_TYPES = ("clean", "distortion", "modulation", "delay", "reverb")
+
+
+def effect_type_of(label: str) -> str | None:
+    """An effect type from a label that names one (``"delay"``), an EGFxSet effect (``"tape echo"``) or its
+    folder (``"TapeEcho"``), in any case; ``None`` for anything else."""
+    key = str(label).strip().lower()
+    if key in EFFECT_TYPES:
+        return key
+    for e in EFFECTS:
+        if key in (e.name.lower(), e.folder.lower()):
+            return e.effect_type
+    return None
+
+
+def real_guitar_report(model: torch.nn.Module, meta: dict, folder: str | os.PathLike) -> dict:
+    """How an effect (or effect-type) classifier does on a folder of real recordings: effect-type accuracy,
+    balanced accuracy, recall per type and the confusion matrix, through the same windows as ``dl4mir predict``.
+
+    ``folder`` is read as ``folder:PATH`` (labels from the first folder level, ``PATH/delay/take1.wav``, or from
+    ``labels.csv``); each label must name an effect type, an EGFxSet effect or its folder.  Unlabelled files and
+    unknown labels are an error naming them; files that fail to load are listed in ``failures``."""
+    if meta.get("task") not in ("effect", "effect_type"):
+        raise ConfigError(f"a real-guitar evaluation needs an effect or effect_type model, not a {meta.get('task')} "
+                          "one")
+    ds = get_dataset(f"folder:{folder}")
+    labels = {str(c.path): c.labels["label"] for c in ds.clips}
+    bad = sorted(f"{Path(p).relative_to(ds.root)} ({'no label' if lab is None else repr(lab)})"
+                 for p, lab in labels.items() if lab is None or effect_type_of(lab) is None)
+    if bad:
+        raise DatasetError(f"{folder}: {len(bad)} file(s) have no effect-type label: {', '.join(bad[:5])}"
+                           f"{' …' if len(bad) > 5 else ''}; name the first folder (or the labels.csv label) after "
+                           f"an effect type ({', '.join(EFFECT_TYPES)}) or an EGFxSet effect")
+    result = predict_with(model, meta, list(labels), top_k=1, source=folder)
+    true = [effect_type_of(labels[str(p)]) for p in result.ok]
+    pred = [effect_type_of(pr.top[0][0]) for pr in result.ok.values()]
+    present = [t for t in EFFECT_TYPES if t in true or t in pred]
+    rep = classification_report(true, pred, labels=present)
+    return {"folder": str(folder), "n_files": len(true), "accuracy": rep["accuracy"],
+            "balanced_accuracy": rep["balanced_accuracy"],
+            "recall": {t: rep["per_class"][t]["recall"] for t in present if t in true},
+            "labels": present, "confusion_matrix": rep["confusion_matrix"],
+            "failures": [(str(p), cause) for p, cause in result.failures]}

@@ -23,7 +23,7 @@ from dl4mir.errors import ConfigError
 
 SYNTH_MARKER = "dl4mir_synth.json"
 # Bump whenever any generator's output changes, so cached datasets made by older code are not reused.
-SYNTH_VERSION = 1
+SYNTH_VERSION = 3
 
 
 class SynthConfig:

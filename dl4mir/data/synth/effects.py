@@ -24,10 +24,11 @@ Spring Reverb       two dispersive spring loops (≈28 and 37 ms round trips): t
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
-from scipy.signal import lfilter
+from scipy.signal import ellip, lfilter, sosfilt
 
 from dl4mir.data.synth._kernels import modulated_delay, spring_tank
 from dl4mir.errors import ParameterError
@@ -49,105 +50,126 @@ def _one_pole_coef(cutoff_hz: float, sr: int) -> float:
     return float(np.exp(-2 * np.pi * cutoff_hz / sr))
 
 
-def clean(x, sr, rng):
+def _knob(rng, vary: bool, nominal: float, lo: float, hi: float) -> float:
+    """A setting: the EGFxSet pedal's (``nominal``), or with ``vary`` one drawn log-uniformly in ``lo``–``hi``
+    around it, so a model meets many choruses, not one (domain randomization)."""
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if vary else nominal
+
+
+def clean(x, sr, rng, vary=False):
     return x
 
 
-def blues_driver(x, sr, rng):
+def blues_driver(x, sr, rng, vary=False):
     import pedalboard as pb
 
-    v = _pb(_board(pb.HighpassFilter(cutoff_frequency_hz=110.0), pb.Gain(gain_db=26.0)), x, sr)
+    gain, tone = _knob(rng, vary, 26.0, 16.0, 36.0), _knob(rng, vary, 3500.0, 2200.0, 5500.0)
+    v = _pb(_board(pb.HighpassFilter(cutoff_frequency_hz=110.0), pb.Gain(gain_db=gain)), x, sr)
     v = np.tanh(v + 0.3) - np.tanh(0.3)  # first stage, biased: asymmetric → even harmonics
     v = np.tanh(2.5 * v + 0.15) - np.tanh(0.15)
-    return 0.35 * _pb(_board(pb.LowpassFilter(cutoff_frequency_hz=3500.0)), v, sr)
+    return 0.35 * _pb(_board(pb.LowpassFilter(cutoff_frequency_hz=tone)), v, sr)
 
 
-def tube_screamer(x, sr, rng):
+def tube_screamer(x, sr, rng, vary=False):
     import pedalboard as pb
 
-    hp = _pb(_board(pb.HighpassFilter(cutoff_frequency_hz=720.0)), x, sr)
-    clipped = (2 / np.pi) * np.arctan(60.0 * hp) * 0.6  # diodes in the op-amp feedback: soft, symmetric
+    hump, drive = _knob(rng, vary, 720.0, 500.0, 1000.0), _knob(rng, vary, 60.0, 20.0, 150.0)
+    hp = _pb(_board(pb.HighpassFilter(cutoff_frequency_hz=hump)), x, sr)
+    clipped = (2 / np.pi) * np.arctan(drive * hp) * 0.6  # diodes in the op-amp feedback: soft, symmetric
     v = 0.1 * x + clipped
-    return 0.5 * _pb(_board(pb.LowpassFilter(cutoff_frequency_hz=1700.0)), v, sr)
+    return 0.5 * _pb(_board(pb.LowpassFilter(cutoff_frequency_hz=_knob(rng, vary, 1700.0, 1100.0, 3000.0))), v, sr)
 
 
-def rat(x, sr, rng):
+def rat(x, sr, rng, vary=False):
     import pedalboard as pb
 
-    v = _pb(_board(pb.Gain(gain_db=50.0), pb.LowpassFilter(cutoff_frequency_hz=6000.0)), x, sr)  # op-amp GBW
+    gain = _knob(rng, vary, 50.0, 38.0, 58.0)
+    v = _pb(_board(pb.Gain(gain_db=gain), pb.LowpassFilter(cutoff_frequency_hz=6000.0)), x, sr)  # op-amp GBW
     v = np.clip(v, -0.45, 0.45)  # silicon diodes to ground: hard clipping
-    return 0.9 * _pb(_board(pb.LowpassFilter(cutoff_frequency_hz=2600.0)), v, sr)
+    return 0.9 * _pb(_board(pb.LowpassFilter(cutoff_frequency_hz=_knob(rng, vary, 2600.0, 1500.0, 4500.0))), v, sr)
 
 
-def chorus(x, sr, rng):
+def chorus(x, sr, rng, vary=False):
     import pedalboard as pb
 
-    return _pb(_board(pb.Chorus(rate_hz=2.0, depth=0.6, centre_delay_ms=7.0, feedback=0.0, mix=0.5)), x, sr)
+    return _pb(_board(pb.Chorus(rate_hz=_knob(rng, vary, 2.0, 0.4, 4.0), depth=_knob(rng, vary, 0.6, 0.3, 0.9),
+                                centre_delay_ms=_knob(rng, vary, 7.0, 4.0, 15.0), feedback=0.0, mix=0.5)), x, sr)
 
 
-def phaser(x, sr, rng):
+def phaser(x, sr, rng, vary=False):
     import pedalboard as pb
 
-    return _pb(_board(pb.Phaser(rate_hz=2.0, depth=1.0, centre_frequency_hz=900.0, feedback=0.2, mix=0.5)), x, sr)
+    return _pb(_board(pb.Phaser(rate_hz=_knob(rng, vary, 2.0, 0.3, 4.0), depth=_knob(rng, vary, 1.0, 0.6, 1.0),
+                                centre_frequency_hz=_knob(rng, vary, 900.0, 400.0, 1800.0),
+                                feedback=_knob(rng, vary, 0.2, 0.05, 0.6), mix=0.5)), x, sr)
 
 
-def flanger(x, sr, rng):
+def flanger(x, sr, rng, vary=False):
     t = np.arange(len(x)) / sr
     phase = rng.uniform(0, 2 * np.pi)
-    delay_ms = 3.0 + 2.0 * np.sin(2 * np.pi * 0.5 * t + phase)  # range 1.0: 1–5 ms
-    wet = modulated_delay(x, delay_ms * 1e-3 * sr, 0.55, 0.0, 0.0, 0.0, np.zeros(1), 0.0, float(sr))
+    rate, feedback = _knob(rng, vary, 0.5, 0.15, 2.0), _knob(rng, vary, 0.55, 0.3, 0.75)
+    delay_ms = 3.0 + 2.0 * np.sin(2 * np.pi * rate * t + phase)  # range 1.0: 1–5 ms
+    wet = modulated_delay(x, delay_ms * 1e-3 * sr, feedback, 0.0, 0.0, 0.0, np.zeros(1), 0.0, float(sr))
     return 0.6 * (x + wet)
 
 
-def digital_delay(x, sr, rng):
+def digital_delay(x, sr, rng, vary=False):
     import pedalboard as pb
 
-    return _pb(_board(pb.Delay(delay_seconds=0.5, feedback=0.6, mix=0.5)), x, sr) * 1.4
+    return _pb(_board(pb.Delay(delay_seconds=_knob(rng, vary, 0.5, 0.15, 0.7),
+                               feedback=_knob(rng, vary, 0.6, 0.3, 0.7), mix=0.5)), x, sr) * 1.4
 
 
-def tape_echo(x, sr, rng):
+def tape_echo(x, sr, rng, vary=False):
     t = np.arange(len(x)) / sr
     wow = 2.0e-3 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 2 * np.pi))
     flutter = 0.15e-3 * np.sin(2 * np.pi * 7.0 * t + rng.uniform(0, 2 * np.pi))
-    delay = (0.5 + wow + flutter) * sr
+    delay = (_knob(rng, vary, 0.5, 0.15, 0.7) + wow + flutter) * sr
     hp = _one_pole_coef(120.0, sr)
-    wet = modulated_delay(x, delay, 0.6, _one_pole_coef(2400.0, sr), hp, 1.5, np.zeros(1), 0.0, float(sr))
+    lp = _one_pole_coef(_knob(rng, vary, 2400.0, 1500.0, 4000.0), sr)
+    wet = modulated_delay(x, delay, _knob(rng, vary, 0.6, 0.35, 0.7), lp, hp, 1.5, np.zeros(1), 0.0, float(sr))
     return 0.8 * (x + wet)
 
 
-def sweep_echo(x, sr, rng):
+def sweep_echo(x, sr, rng, vary=False):
     t = np.arange(len(x)) / sr
-    centre = 1250.0 * 2.0 ** (1.7 * np.sin(2 * np.pi * 2.0 * t + rng.uniform(0, 2 * np.pi)))
-    delay = np.full(len(x), 0.5 * sr)
-    wet = modulated_delay(x, delay, 0.6, 0.0, 0.0, 0.0, centre, 2.5, float(sr))
+    rate = _knob(rng, vary, 2.0, 0.3, 3.0)
+    centre = 1250.0 * 2.0 ** (1.7 * np.sin(2 * np.pi * rate * t + rng.uniform(0, 2 * np.pi)))
+    delay = np.full(len(x), _knob(rng, vary, 0.5, 0.15, 0.7) * sr)
+    wet = modulated_delay(x, delay, _knob(rng, vary, 0.6, 0.35, 0.7), 0.0, 0.0, 0.0, centre, 2.5, float(sr))
     return 0.6 * (x + 1.2 * wet)
 
 
-def plate_reverb(x, sr, rng):
+def plate_reverb(x, sr, rng, vary=False):
     import pedalboard as pb
 
-    return _pb(_board(pb.Reverb(room_size=0.6, damping=0.1, wet_level=0.25, dry_level=0.8, width=0.0)), x, sr)
+    return _pb(_board(pb.Reverb(room_size=_knob(rng, vary, 0.6, 0.45, 0.8), damping=_knob(rng, vary, 0.1, 0.03, 0.3),
+                                wet_level=_knob(rng, vary, 0.25, 0.18, 0.4), dry_level=0.8, width=0.0)), x, sr)
 
 
-def hall_reverb(x, sr, rng):
+def hall_reverb(x, sr, rng, vary=False):
     import pedalboard as pb
 
     pre = np.zeros_like(x)
+    scale = _knob(rng, vary, 1.0, 0.6, 1.6)  # the room's size: pre-delay and reflections move together
     for delay_s, gain in ((0.040, 0.6), (0.053, 0.45), (0.071, 0.4), (0.089, 0.3)):  # pre-delay, early refl.
-        k = int(delay_s * sr)
+        k = int(delay_s * scale * sr)
         pre[k:] += gain * x[: len(x) - k]
-    tail = _pb(_board(pb.Reverb(room_size=0.88, damping=0.6, wet_level=1.0, dry_level=0.0, width=0.0),
+    tail = _pb(_board(pb.Reverb(room_size=_knob(rng, vary, 0.88, 0.8, 0.95), damping=_knob(rng, vary, 0.6, 0.4, 0.8),
+                                wet_level=1.0, dry_level=0.0, width=0.0),
                       pb.LowpassFilter(cutoff_frequency_hz=4500.0)), pre, sr)
     return 0.75 * x + 0.55 * tail
 
 
-def spring_reverb(x, sr, rng):
+def spring_reverb(x, sr, rng, vary=False):
     import pedalboard as pb
 
     lp = _one_pole_coef(4000.0, sr)
-    a = 0.6  # allpass coefficient: how strongly the spring disperses
+    a = _knob(rng, vary, 0.6, 0.5, 0.7)  # allpass coefficient: how strongly the spring disperses
     n_ap = max(8, int(60 * sr / 48000))  # the same dispersion time at any sample rate
-    wet = spring_tank(x, int(0.028 * sr), n_ap, a, 0.8, lp) + spring_tank(x, int(0.037 * sr), n_ap, a, 0.78, lp)
+    loop = _knob(rng, vary, 0.028, 0.022, 0.036)  # the shorter spring's round trip; the second is 9 ms longer
+    wet = (spring_tank(x, int(loop * sr), n_ap, a, 0.8, lp)
+           + spring_tank(x, int((loop + 0.009) * sr), n_ap, a, 0.78, lp))
     wet = _pb(_board(pb.HighpassFilter(cutoff_frequency_hz=250.0)), wet, sr)
     return 0.8 * x + 0.45 * wet
 
@@ -170,15 +192,38 @@ EFFECT_FUNCTIONS: dict[str, EffectFn] = {
 
 
 DISTORTIONS = ("BluesDriver", "TubeScreamer", "RAT")
+OVERSAMPLE = 4  # distortions clip at 4× the rate: an analog pedal's harmonics do not fold back below Nyquist
 
 
-def apply_effect(folder: str, x: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """Run the effect stored under EGFxSet folder name ``folder`` (e.g. ``"TapeEcho"``) on mono ``x``."""
+@lru_cache(maxsize=4)
+def _halfband_sos(factor: int = OVERSAMPLE) -> np.ndarray:
+    """The anti-imaging / anti-aliasing low-pass of the oversampled distortions: elliptic, causal (a linear-phase
+    filter would ring *before* each pick attack, which no analog pedal does), 0.45 of the base rate."""
+    return ellip(8, 0.05, 80, 0.9 / factor, output="sos")
+
+
+def _interpolate(x: np.ndarray) -> np.ndarray:
+    up = np.zeros(len(x) * OVERSAMPLE)
+    up[::OVERSAMPLE] = x * OVERSAMPLE
+    return sosfilt(_halfband_sos(OVERSAMPLE), up)
+
+
+def _decimate(y: np.ndarray) -> np.ndarray:
+    return sosfilt(_halfband_sos(OVERSAMPLE), y)[::OVERSAMPLE]
+
+
+def apply_effect(folder: str, x: np.ndarray, sr: int, rng: np.random.Generator, *, vary: bool = False) -> np.ndarray:
+    """Run the effect stored under EGFxSet folder name ``folder`` (e.g. ``"TapeEcho"``) on mono ``x``, at the
+    EGFxSet pedal's settings, or with ``vary`` at settings drawn around them (each effect's ranges in its code)."""
     try:
         fn = EFFECT_FUNCTIONS[folder]
     except KeyError:
         raise ParameterError(f"unknown effect {folder!r}; known: {', '.join(EFFECT_FUNCTIONS)}") from None
-    y = fn(np.asarray(x, dtype=np.float64), sr, rng)
-    if folder in DISTORTIONS:  # the output coupling capacitor: the asymmetric clipping's DC never leaves the pedal
-        return lfilter([1.0, -1.0], [1.0, -_one_pole_coef(10.0, sr)], y)
-    return y
+    x = np.asarray(x, dtype=np.float64)
+    if folder not in DISTORTIONS:
+        return fn(x, sr, rng, vary)
+    # clipped at a 16 kHz rate, the harmonics above 8 kHz alias into the band as inharmonic hash that no real
+    # pedal makes, a cue a model would learn; so clip oversampled, then low-pass and decimate
+    y = _decimate(fn(_interpolate(x), sr * OVERSAMPLE, rng, vary))
+    # the output coupling capacitor: the asymmetric clipping's DC never leaves the pedal
+    return lfilter([1.0, -1.0], [1.0, -_one_pole_coef(10.0, sr)], y)

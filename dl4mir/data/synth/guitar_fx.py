@@ -4,6 +4,11 @@ Each (string, fret, pickup) note is rendered once by :func:`~dl4mir.data.synth.g
 through Clean and the 12 effects, giving ``<EffectFolder>/<Pickup>/<string>-<fret>.wav`` plus the real
 ``egfxset_metadata.csv``.  ``GuitarFxConfig.profile("full")`` reproduces the real dataset's size: 13 × 5 × 138 =
 8,970 files, 48 kHz, 5 s, 24-bit.
+
+Beyond EGFxSet (the ``guitar-fx-playing`` dataset sets them all): ``playing="phrases"`` (playing that starts on
+the clip's note instead of the note alone), ``pickup_types``, ``tunings``, ``tone="varied"`` and
+``knobs="varied"`` draw per clip what real recordings vary in, so a model cannot learn one guitar as part of every
+effect.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ import numpy as np
 from dl4mir.data.egfxset import EFFECTS, FRETS, METADATA_FILE, OPEN_STRING_MIDI, PICKUPS, write_metadata_csv
 from dl4mir.data.synth._writer import SynthConfig, write_dataset
 from dl4mir.data.synth.effects import apply_effect
-from dl4mir.data.synth.guitar import PLAYING, play, pluck_note
+from dl4mir.data.synth.guitar import PICKUP_TYPES, PLAYING, apply_tone, play, pluck_note, random_tone
 from dl4mir.errors import ConfigError
 
 _ALL_STRINGS = tuple(sorted(OPEN_STRING_MIDI))
@@ -34,7 +39,11 @@ class GuitarFxConfig(SynthConfig):
     frets: tuple[int, ...] = tuple(range(0, 23, 2))
     pickups: tuple[str, ...] = PICKUPS
     effects: tuple[str, ...] = _ALL_EFFECTS
+    knobs: str = "egfxset"  # or "varied": each clip's settings drawn around the pedal's (effects.apply_effect)
     playing: str = "notes"  # or "phrases": chords, strums, chugs, riffs starting on the note (guitar.play)
+    pickup_types: tuple[str, ...] = ("single-coil",)  # each note's guitar drawn from these (EGFxSet: a Strat)
+    tone: str = "strat"  # or "varied": strings, pick scrape and tone stack drawn per note (guitar.random_tone)
+    tunings: tuple[int, ...] = (0,)  # semitones, each note's drawn from these: (0, -2, -5) adds D and low-B tunings
     level: str = "matched"  # or "as rendered": each effect's output at whatever level its DSP leaves it
     level_range_db: tuple[float, float] = (-32.0, -18.0)  # RMS of a note's versions, drawn once per note
     seed: int = 0
@@ -56,6 +65,13 @@ class GuitarFxConfig(SynthConfig):
         problems += [f"unknown fret {f}" for f in self.frets if f not in FRETS]
         problems += [f"unknown pickup {p!r}" for p in self.pickups if p not in PICKUPS]
         problems += [f"unknown effect {e!r}" for e in self.effects if e not in _ALL_EFFECTS]
+        if self.knobs not in ("egfxset", "varied"):
+            problems.append(f"knobs {self.knobs!r} is not 'egfxset' or 'varied'")
+        problems += [f"unknown pickup type {t!r} (known: {', '.join(PICKUP_TYPES)})" for t in self.pickup_types
+                     if t not in PICKUP_TYPES]
+        problems += [f"tuning {t} is outside -12..0 semitones" for t in self.tunings if not -12 <= int(t) <= 0]
+        if self.tone not in ("strat", "varied"):
+            problems.append(f"tone {self.tone!r} is not 'strat' or 'varied'")
         if self.playing not in PLAYING:
             problems.append(f"playing {self.playing!r} is not one of {', '.join(PLAYING)}")
         if self.level not in ("matched", "as rendered"):
@@ -63,7 +79,7 @@ class GuitarFxConfig(SynthConfig):
         lo, hi = self.level_range_db
         if not -60.0 <= lo <= hi <= -6.0:
             problems.append(f"level_range_db {self.level_range_db} is not an RMS range within -60..-6 dBFS")
-        for name in ("strings", "frets", "pickups", "effects"):
+        for name in ("strings", "frets", "pickups", "effects", "pickup_types", "tunings"):
             if not getattr(self, name):
                 problems.append(f"{name} is empty")
         if problems:
@@ -85,14 +101,26 @@ def render_note(task: tuple[int, int, str], config: GuitarFxConfig) -> list[tupl
     string, fret, pickup = task
     pickup_idx = PICKUPS.index(pickup)
     rng = np.random.default_rng([config.seed, string, fret, pickup_idx])
+    kind = config.pickup_types[0] if len(config.pickup_types) == 1 else str(rng.choice(config.pickup_types))
+    tone = random_tone(rng) if config.tone == "varied" else None
+    tuning = int(config.tunings[0] if len(config.tunings) == 1 else rng.choice(config.tunings))
+    guitar = {"pickup_type": kind, "tone": tone, "tuning_semitones": tuning}
+    lead = 0
     if config.playing == "phrases":
-        dry, _ = play(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s, rng=rng)
+        # two clips in three are cut from the middle of playing: something still rings (and echoes) at the start
+        lead_in_s = rng.uniform(0.2, 0.6) if rng.random() < 0.67 else 0.0
+        dry, _ = play(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s, rng=rng,
+                      lead_in_s=lead_in_s, **guitar)
+        lead = len(dry) - int(round(config.duration_s * config.sample_rate))
     else:
-        dry = pluck_note(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s, rng=rng)
+        dry = pluck_note(string, fret, pickup, sr=config.sample_rate, duration_s=config.duration_s, rng=rng,
+                         **guitar)
+        dry = dry if tone is None else apply_tone(dry, tone, config.sample_rate)
     out = []
     for effect in config.effects:
         rng = np.random.default_rng([config.seed, string, fret, pickup_idx, _ALL_EFFECTS.index(effect) + 1])
-        out.append((f"{effect}/{pickup}/{string}-{fret}.wav", apply_effect(effect, dry, config.sample_rate, rng)))
+        wet = apply_effect(effect, dry, config.sample_rate, rng, vary=config.knobs == "varied")
+        out.append((f"{effect}/{pickup}/{string}-{fret}.wav", wet[lead:]))
     if config.level == "matched":
         level_rng = np.random.default_rng([config.seed, string, fret, pickup_idx, 0])
         versions = match_levels([y for _, y in out], level_rng, config.level_range_db)
