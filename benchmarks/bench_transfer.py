@@ -14,7 +14,7 @@ Real test material (read from ../shared/fixtures, which the project itself never
   own effects.
 * ``egfxset_sample/``: the real EGFxSet clips (clean, tape echo) with their labels.
 
-Every window goes through ``dl4mir.train.predict.predict_files``, the path ``dl4mir predict`` takes.  Reported:
+Every window goes through ``dl4mir.train.predict.effect_type_report``, the windows ``dl4mir predict`` takes.  Reported:
 effect-type accuracy, recall per type (clean recall among them), the confusion matrix, and the same model's accuracy
 on guitar-fx's held-out string.  Also a level-only probe: logistic regression on each guitar-fx clip's RMS, peak and
 crest factor (dB), trained on the development strings and tested on the held-out string — how far loudness alone
@@ -34,16 +34,16 @@ from sklearn.linear_model import LogisticRegression
 from dl4mir.audio import load
 from dl4mir.config import parse_value
 from dl4mir.data import get_dataset
-from dl4mir.data.egfxset import EFFECT_BY_FOLDER, EFFECTS
+from dl4mir.data.egfxset import EFFECT_BY_FOLDER, EFFECT_TYPES as TYPES, EFFECTS
 from dl4mir.data.synth.effects import apply_effect
 from dl4mir.data.registry import make_synthetic, synthetic_config
 from dl4mir.data.splits import default_split
 from dl4mir.metrics import classification_report
 from dl4mir.train import train_model
-from dl4mir.train.predict import effect_type_of, predict_files
+from dl4mir.train.checkpoint import load_exported
+from dl4mir.train.predict import effect_type_report
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
-TYPES = ("clean", "distortion", "modulation", "delay", "reverb")
 SR = 48000
 
 # Effect chains written for this benchmark only (pedalboard built-ins, settings chosen away from guitar-fx's).
@@ -139,13 +139,11 @@ def real_dry_set(out: Path, window_s: float, tracks, rng: np.random.Generator) -
 
 
 def score(export: Path, labels: dict) -> dict:
-    """Effect-type report of an exported model on ``{path: type}`` through ``predict_files``."""
-    result = predict_files(export, list(labels), top_k=1)
-    for path, cause in result.failures:
+    """Effect-type report of an exported model on ``{path: type}``, through the windows of ``dl4mir predict``."""
+    rep = effect_type_report(*load_exported(export), labels, source=export)
+    for path, cause in rep["failures"]:
         print(f"  FAILED {path}: {cause}")
-    true = [labels[Path(p)] for p in result.ok]
-    pred = [effect_type_of(pr.top[0][0]) for pr in result.ok.values()]
-    return classification_report(true, pred, labels=list(TYPES))
+    return rep
 
 
 def real_dry_ceiling(tmp: Path, window_s: float, args, training: dict, model_config: dict, exports: dict) -> None:
@@ -165,7 +163,7 @@ def real_dry_ceiling(tmp: Path, window_s: float, args, training: dict, model_con
     for name, (model, export) in exports.items():
         rep = score(export, test)
         print(f"  {name:42s} {model:6s} real {rep['accuracy']:6.1%}  recall "
-              + ", ".join(f"{k} {rep['per_class'][k]['recall']:.0%}" for k in TYPES))
+              + ", ".join(f"{k} {rep['recall'][k]:.0%}" for k in TYPES))
 
 
 def level_probe(data: str) -> dict:
@@ -243,13 +241,13 @@ def main() -> None:
                       f"{''.join(', ' + s for s in args.train + args.model_set)}), window {window_s} s")
                 print(f"  {name} held-out string: effect-type accuracy {synth['accuracy']:.1%}; recall "
                       + ", ".join(f"{k} {synth['per_class'][k]['recall']:.0%}" for k in TYPES))
-                print(f"  real guitar ({rep['n']} windows and clips): effect-type accuracy {rep['accuracy']:.1%}, "
+                print(f"  real guitar ({rep['n_files']} windows and clips): effect-type accuracy {rep['accuracy']:.1%}, "
                       f"balanced {rep['balanced_accuracy']:.1%}")
-                print("  recall per type: " + ", ".join(f"{k} {rep['per_class'][k]['recall']:.0%}" for k in TYPES))
+                print("  recall per type: " + ", ".join(f"{k} {rep['recall'][k]:.0%}" for k in TYPES))
                 print("  confusion (rows: true, columns: predicted, order " + ", ".join(TYPES) + ")")
                 for k, row in zip(TYPES, rep["confusion_matrix"]):
                     print(f"    {k:11s} " + " ".join(f"{v:4d}" for v in row))
-                summary.append((name, model, synth["accuracy"], rep["accuracy"], rep["per_class"]["clean"]["recall"]))
+                summary.append((name, model, synth["accuracy"], rep["accuracy"], rep["recall"]["clean"]))
         if args.real_dry:
             real_dry_ceiling(tmp, window_s, args, training, model_config, exports)
     print("\nside by side: trained on, model, synthetic held-out string, real guitar, real clean recall")

@@ -214,7 +214,8 @@ def test_balanced_class_weights_are_scikit_learns():
 
 def test_real_guitar_labels_and_models_are_checked(tmp_path):
     from dl4mir.errors import ConfigError
-    from dl4mir.train.predict import effect_type_of, real_guitar_report
+    from dl4mir.data.egfxset import effect_type_of
+    from dl4mir.train.predict import real_guitar_report
 
     assert [effect_type_of(x) for x in ("Delay", "tape echo", "TapeEcho", "distortion", "wah")] == \
         ["delay", "delay", "delay", "distortion", None]

@@ -75,6 +75,16 @@ EFFECTS = (
            (0.5, 0.5, 0.5, "spring", 1.0, 0.2, True)),
 )
 EFFECT_BY_FOLDER = {e.folder: e for e in EFFECTS}
+EFFECT_TYPES = tuple(dict.fromkeys(e.effect_type for e in EFFECTS))  # clean, distortion, modulation, delay, reverb
+
+
+def effect_type_of(label: str) -> str | None:
+    """An effect type from a label that names one (``"delay"``), an EGFxSet effect (``"tape echo"``) or its
+    folder (``"TapeEcho"``), in any case; ``None`` for anything else."""
+    key = str(label).strip().lower()
+    if key in EFFECT_TYPES:
+        return key
+    return next((e.effect_type for e in EFFECTS if key in (e.name.lower(), e.folder.lower())), None)
 _NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FILE_RE = re.compile(r"^(?P<string>[1-6])-(?P<fret>\d{1,2})\.wav$", re.IGNORECASE)
 

@@ -156,6 +156,7 @@ class FeatureSpec:
         return {**FEATURE_DEFAULTS[self.name], **dict(self.params)}
 
     def key(self) -> str:
+        # rms_db only when set: specs without it keep the keys (and cached tables) they always had
         payload = {"name": self.name, "sr": self.sr, "duration_s": self.duration_s, "offset_s": self.offset_s,
                    "params": self.kwargs, "v": 1, **({"rms_db": self.rms_db} if self.rms_db is not None else {})}
         return f"{self.name}-" + hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]

@@ -15,7 +15,7 @@ import torch
 
 from dl4mir.audio import BatchResult, fit_to_length, resample
 from dl4mir.data import get_dataset
-from dl4mir.data.egfxset import EFFECTS
+from dl4mir.data.egfxset import EFFECT_TYPES, effect_type_of
 from dl4mir.errors import ConfigError, DatasetError, ParameterError
 from dl4mir.features.bands import standardize_bands
 from dl4mir.features.cache import FeatureSpec
@@ -157,21 +157,6 @@ def tempo_files(export_dir: str | os.PathLike, paths) -> BatchResult:
     return result
 
 
-EFFECT_TYPES = ("clean", "distortion", "modulation", "delay", "reverb")
-
-
-def effect_type_of(label: str) -> str | None:
-    """An effect type from a label that names one (``"delay"``), an EGFxSet effect (``"tape echo"``) or its
-    folder (``"TapeEcho"``), in any case; ``None`` for anything else."""
-    key = str(label).strip().lower()
-    if key in EFFECT_TYPES:
-        return key
-    for e in EFFECTS:
-        if key in (e.name.lower(), e.folder.lower()):
-            return e.effect_type
-    return None
-
-
 def real_guitar_report(model: torch.nn.Module, meta: dict, folder: str | os.PathLike) -> dict:
     """How an effect (or effect-type) classifier does on a folder of real recordings: effect-type accuracy,
     balanced accuracy, recall per type and the confusion matrix, through the same windows as ``dl4mir predict``.
@@ -190,13 +175,20 @@ def real_guitar_report(model: torch.nn.Module, meta: dict, folder: str | os.Path
         raise DatasetError(f"{folder}: {len(bad)} file(s) have no effect-type label: {', '.join(bad[:5])}"
                            f"{' …' if len(bad) > 5 else ''}; name the first folder (or the labels.csv label) after "
                            f"an effect type ({', '.join(EFFECT_TYPES)}) or an EGFxSet effect")
-    result = predict_with(model, meta, list(labels), top_k=1, source=folder)
+    return {"folder": str(folder), **effect_type_report(model, meta, labels, source=folder)}
+
+
+def effect_type_report(model: torch.nn.Module, meta: dict, labels: dict, *, source="the model") -> dict:
+    """Effect-type accuracy, balanced accuracy, recall per type and the confusion matrix of a classifier on
+    ``{path: label}`` (labels as :func:`~dl4mir.data.egfxset.effect_type_of` reads them), through the windows of
+    ``dl4mir predict``; files that fail to load are listed in ``failures``, not counted."""
+    labels = {str(p): lab for p, lab in labels.items()}
+    result = predict_with(model, meta, list(labels), top_k=1, source=source)
     true = [effect_type_of(labels[str(p)]) for p in result.ok]
     pred = [effect_type_of(pr.top[0][0]) for pr in result.ok.values()]
     present = [t for t in EFFECT_TYPES if t in true or t in pred]
     rep = classification_report(true, pred, labels=present)
-    return {"folder": str(folder), "n_files": len(true), "accuracy": rep["accuracy"],
-            "balanced_accuracy": rep["balanced_accuracy"],
+    return {"n_files": len(true), "accuracy": rep["accuracy"], "balanced_accuracy": rep["balanced_accuracy"],
             "recall": {t: rep["per_class"][t]["recall"] for t in present if t in true},
             "labels": present, "confusion_matrix": rep["confusion_matrix"],
             "failures": [(str(p), cause) for p, cause in result.failures]}

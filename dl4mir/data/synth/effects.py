@@ -196,7 +196,7 @@ OVERSAMPLE = 4  # distortions clip at 4× the rate: an analog pedal's harmonics 
 
 
 @lru_cache(maxsize=4)
-def _halfband_sos(factor: int = OVERSAMPLE) -> np.ndarray:
+def _halfband_sos(factor: int) -> np.ndarray:
     """The anti-imaging / anti-aliasing low-pass of the oversampled distortions: elliptic, causal (a linear-phase
     filter would ring *before* each pick attack, which no analog pedal does), 0.45 of the base rate."""
     return ellip(8, 0.05, 80, 0.9 / factor, output="sos")

@@ -18,7 +18,7 @@ Physics, in order of the signal:
 
 The defaults are EGFxSet's Stratocaster, calibrated against its real notes.  For models that must hear other
 guitars, :func:`pickup_model` has a humbucker in each position, ``tuning_semitones`` tunes down, a :class:`Tone`
-varies the strings' age, the attack, string noise and the tone stack, and :func:`play` turns notes into playing
+varies the strings' age, pick clicks, string noise and the tone stack, and :func:`play` turns notes into playing
 (riffs, chords, strums, chugs, with pitch glides, vibrato and bends).
 """
 from __future__ import annotations
@@ -158,7 +158,7 @@ def pluck_note(
     g = 10 ** (-3.0 / (sustain * string_t60_s(f0) * f0)) / loss_at_f0
     onset = int(rng.uniform(0.005, 0.02) * sr)
     y = waveguide_string(exc * dynamics, n - onset, n_int, c, g, brightness)
-    if tone is not None and tone.pick_noise_db is not None:
+    if tone is not None:
         # the pick leaving the string: a click of well under a millisecond, broadband (a real DI track's crest
         # factor is ≈19 dB, a waveguide's smooth onset ≈14 dB), then the pick and fingers scraping the winding
         m = min(len(y), int(0.006 * sr))
@@ -203,14 +203,13 @@ class Tone:
     (domain randomization: a model trained on one calibrated Strat learns that Strat's spectrum as part of every
     effect; real guitars differ by more than the effects' own colour).
 
-    ``string_loss`` scales the string's loss filter (new strings ring bright, 0.3; old ones dull, 1.2); the
-    pick's scrape is ``pick_noise_db`` below each note's peak; then a guitar's and a DI box's tone stack: a low
-    shelf at 200 Hz, a presence peak, a high shelf at 3 kHz (dB).  ``pick_noise_db``: the pick's click at each
-    onset, re the note's peak; ``string_noise_db``: hiss that follows the string's motion (the winding under the
-    fingers and pick)."""
+    ``string_loss`` scales the string's loss filter (new strings ring bright, 0.3; old ones dull, 1.2);
+    ``pick_noise_db`` is the pick's click at each onset and ``string_noise_db`` the hiss that follows the string's
+    motion (the winding under fingers and pick), both re the note's peak; then a guitar's and a DI box's tone
+    stack: a low shelf at 200 Hz, a presence peak, a high shelf at 3 kHz (dB)."""
 
     string_loss: float = 1.0
-    pick_noise_db: float | None = None
+    pick_noise_db: float = -20.0
     string_noise_db: float = -60.0
     low_shelf_db: float = 0.0
     presence_hz: float = 1000.0

@@ -96,15 +96,20 @@ class GuitarFxConfig(SynthConfig):
 
 
 
+def _one_of(options: tuple, rng: np.random.Generator):
+    """One of ``options``; a single option draws nothing, so EGFxSet's own settings keep their random stream."""
+    return options[0] if len(options) == 1 else options[int(rng.integers(len(options)))]
+
+
 def render_note(task: tuple[int, int, str], config: GuitarFxConfig) -> list[tuple[str, np.ndarray]]:
     """One note through every configured effect: ``[(relpath, waveform), ...]``."""
     string, fret, pickup = task
     pickup_idx = PICKUPS.index(pickup)
     rng = np.random.default_rng([config.seed, string, fret, pickup_idx])
-    kind = config.pickup_types[0] if len(config.pickup_types) == 1 else str(rng.choice(config.pickup_types))
-    tone = random_tone(rng) if config.tone == "varied" else None
-    tuning = int(config.tunings[0] if len(config.tunings) == 1 else rng.choice(config.tunings))
-    guitar = {"pickup_type": kind, "tone": tone, "tuning_semitones": tuning}
+    guitar = {"pickup_type": str(_one_of(config.pickup_types, rng)),
+              "tone": random_tone(rng) if config.tone == "varied" else None,
+              "tuning_semitones": int(_one_of(config.tunings, rng))}
+    tone = guitar["tone"]
     lead = 0
     if config.playing == "phrases":
         # two clips in three are cut from the middle of playing: something still rings (and echoes) at the start
