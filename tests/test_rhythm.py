@@ -106,14 +106,39 @@ def test_tempo_accuracy_matches_mir_eval():
         tempo_accuracy([120.0], [])
 
 
-def test_madmom_finds_the_click_tempo_in_processes_too_and_names_bad_audio():
+def test_madmom_finds_the_click_tempo_alone_and_batched_and_names_bad_audio():
     from dl4mir.features.madmom_tempo import madmom_tempi, madmom_tempo
 
     y = clicks(128.0, seconds=8.0)
     assert abs(np.log2(madmom_tempo(y=y, sr=SR) / 128.0)) < 0.04  # the issue measured 127.7 on a 128 BPM click track
-    tempi = madmom_tempi([y, clicks(90.0, seconds=8.0)], sr=SR, workers=2)
+    tempi = madmom_tempi([y, clicks(90.0, seconds=8.0)], sr=SR)
     assert tempi[0] == pytest.approx(madmom_tempo(y=y, sr=SR)) and abs(np.log2(tempi[1] / 90.0)) < 0.04
     with pytest.raises(ParameterError, match="at least 1 s"):
         madmom_tempo(y=y[:1000], sr=SR)
     with pytest.raises(ParameterError, match="NaN"):
         madmom_tempo(y=np.full(SR * 2, np.nan, dtype=np.float32), sr=SR)
+
+
+def test_madmom_networks_run_batched_give_madmoms_own_activations_and_tempi():
+    """dl4mir computes madmom's pre-processing and evaluates its eight trained BLSTMs batched; madmom's own
+    (per-frame) processors are the oracle: features and activations within float32 rounding, the same tempo, clips
+    of different lengths batched apart."""
+    import madmom
+
+    from dl4mir.audio import resample
+    from dl4mir.features.madmom_tempo import SAMPLE_RATE, _processors, beat_activations, features, madmom_tempi
+
+    ys = [clicks(b, seconds=s, seed=k) for k, (b, s) in enumerate([(76.0, 4.0), (133.0, 4.0), (101.0, 5.0)])]
+    beats, tempo = _processors(40.0, 250.0)
+    signals = [madmom.audio.signal.Signal(
+        resample(y, orig_sr=SR, target_sr=SAMPLE_RATE).astype(np.float32), sample_rate=SAMPLE_RATE, num_channels=1) for y in ys]
+    inputs = [features(y=y, sr=SR) for y in ys[:2]]  # before madmom's own run: its filterbank built here
+    own = [beats(s) for s in signals]
+    for mine, s in zip(inputs, signals):
+        np.testing.assert_allclose(mine, beats.processors[0](s), atol=1e-5)
+        np.testing.assert_array_equal(features(y=s, sr=SAMPLE_RATE), mine)  # after: madmom's cached filterbank
+    batched = beat_activations(np.stack(inputs), batch_size=1)
+    for mine, theirs in zip(batched, own[:2]):
+        np.testing.assert_allclose(mine, theirs, atol=1e-5)
+    np.testing.assert_allclose(madmom_tempi(ys, sr=SR), [tempo(a)[0, 0] for a in own])
+
