@@ -169,6 +169,31 @@ def _parser() -> argparse.ArgumentParser:
     te.add_argument("--json", action="store_true", help="print machine-readable JSON")
     te.set_defaults(func=cmd_tempo)
 
+    syn = sub.add_parser("synth", help="play patches on dl4mir's differentiable synthesizers (FM, harmonic-plus-"
+                                       "noise, subtractive)",
+                         description="A patch is a JSON object of parameter: value; `dl4mir synth params --synth S` "
+                                     "lists a synth's parameters with their units and ranges, `dl4mir synth example "
+                                     "--synth S` writes a random patch to start from.")
+    ssub = syn.add_subparsers(dest="synth_cmd", required=True)
+    synth_help = "the synthesizer: fm, harmonic-noise or subtractive (default: %(default)s)"
+    p = ssub.add_parser("render", help="render a patch as one note into a WAV file")
+    p.add_argument("--synth", default="fm", help=synth_help)
+    p.add_argument("--params", required=True, help="the patch, a JSON file (required)")
+    p.add_argument("--f0-hz", type=float, default=220.0, help="the note's fundamental in Hz (default: %(default)s)")
+    p.add_argument("--note-s", type=float, default=0.8, help="seconds until the key is released (default: %(default)s)")
+    p.add_argument("--duration-s", type=float, default=1.0, help="length of the file in seconds (default: %(default)s)")
+    p.add_argument("--sample-rate", type=int, default=16000, help="sample rate in Hz (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise (default: %(default)s)")
+    p.add_argument("--out", required=True, help="the WAV file to write (required)")
+    p.set_defaults(func=cmd_synth_render)
+    p = ssub.add_parser("params", help="a synth's parameters: units and ranges")
+    p.add_argument("--synth", default="fm", help=synth_help)
+    p.set_defaults(func=cmd_synth_params)
+    p = ssub.add_parser("example", help="print a random patch as JSON (drawn in each parameter's range)")
+    p.add_argument("--synth", default="fm", help=synth_help)
+    p.add_argument("--seed", type=int, default=0, help="seed of the draw (default: %(default)s)")
+    p.set_defaults(func=cmd_synth_example)
+
     gen = sub.add_parser("generate", help="make sounds with a trained generative model (VAE, CVAE, GAN, AE)",
                          description="Writes WAV files (Griffin-Lim phase) and a figure of the spectrograms made "
                                      "(seconds × Hz). Files are named after what made them (condition, seed, "
@@ -545,6 +570,47 @@ def cmd_tempo(args) -> int:
         if result.failures:
             print(result.summary())
     return 1 if result.failures else 0
+
+
+def cmd_synth_render(args) -> int:
+    from dl4mir.audio import save
+    from dl4mir.errors import ParameterError
+    from dl4mir.synth import patches
+
+    for name in ("f0_hz", "note_s", "duration_s", "sample_rate"):
+        if not getattr(args, name) > 0:
+            raise ParameterError(f"--{name.replace('_', '-')} must be positive, got {getattr(args, name)}")
+    if args.f0_hz >= args.sample_rate / 2:
+        raise ParameterError(f"--f0-hz {args.f0_hz} is at or above Nyquist ({args.sample_rate / 2} Hz)")
+    patch = patches.load(args.params, args.synth)
+    y = patches.render(args.synth, patch, f0_hz=args.f0_hz, note_s=args.note_s, duration_s=args.duration_s,
+                       sample_rate=args.sample_rate, seed=args.seed)
+    peak = float(abs(y).max())
+    if peak > 1.0:  # resonance and stacked carriers can exceed full scale: scale down rather than clip
+        y = y / peak
+    path = save(args.out, y, sr=args.sample_rate)
+    print(f"{path}: {args.synth}, {args.duration_s:g} s at {args.f0_hz:g} Hz, peak {min(peak, 1.0):.2f}"
+          + (f" (scaled down from {peak:.2f})" if peak > 1.0 else ""))
+    return 0
+
+
+def cmd_synth_params(args) -> int:
+    from dl4mir.synth import patches
+
+    patches.names(args.synth)  # unknown synth: the error lists them
+    for name, rng in patches.SPACES[args.synth].items():
+        print(f"{name:24s} {rng.low:g} … {rng.high:g}{' (log)' if rng.log else ''}  {rng.unit}".rstrip())
+    return 0
+
+
+def cmd_synth_example(args) -> int:
+    import numpy as np
+
+    from dl4mir.synth import patches
+
+    patch = patches.random_patch(args.synth, np.random.default_rng(args.seed))
+    print(json.dumps({k: round(v, 4) for k, v in patch.items()}, indent=1))
+    return 0
 
 
 def cmd_lessons_list(args) -> int:

@@ -1,0 +1,81 @@
+"""The building blocks the synthesizers share: exact phase, control-rate to audio-rate, band-limited steps and a
+time-varying FIR filter designed by frequency sampling.  Tensors are ``(batch, time)``; frequencies in Hz."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def as_signal(x, n_samples: int, like: torch.Tensor | None = None) -> torch.Tensor:
+    """A control — a number, ``(B,)`` (constant per note), ``(B, frames)`` or ``(B, n_samples)`` — as ``(B,
+    n_samples)``; frame-rate controls are linearly interpolated, their first and last values at the ends."""
+    x = torch.as_tensor(x, dtype=like.dtype if like is not None else None,
+                        device=like.device if like is not None else None)
+    if x.ndim == 0:
+        x = x[None]
+    if x.ndim == 1:
+        return x[:, None].expand(-1, n_samples)
+    if x.shape[-1] == n_samples:
+        return x
+    return upsample(x, n_samples)
+
+
+def upsample(control: torch.Tensor, n_samples: int) -> torch.Tensor:
+    """``(..., frames)`` → ``(..., n_samples)`` by linear interpolation (DDSP's amplitude upsampling)."""
+    lead = control.shape[:-1]
+    flat = control.reshape(-1, 1, control.shape[-1])
+    if control.shape[-1] == 1:
+        return flat.expand(-1, 1, n_samples).reshape(*lead, n_samples)
+    return F.interpolate(flat, size=n_samples, mode="linear", align_corners=True).reshape(*lead, n_samples)
+
+
+def phase_cycles(f0_hz: torch.Tensor, sample_rate: float, *, ratio: torch.Tensor | None = None) -> torch.Tensor:
+    """``(B, n)`` instantaneous frequencies → ``(B, n)`` phase in cycles, 0 at the first sample, accumulated in
+    float64 and wrapped to [0, 1) (so a 4 s note keeps its pitch exact: float32 would drift), returned in float64;
+    its gradient reaches ``f0_hz`` through the sum.  ``ratio`` ``(B, K)``: the phases ``(B, K, n)`` of ``K``
+    partials at those multiples of f0, from one sum (the phase of ``r·f0`` is ``r`` times the phase of f0)."""
+    increments = f0_hz.to(torch.float64) / sample_rate
+    cycles = torch.cumsum(increments, dim=-1) - increments  # exclusive: sample 0 has phase 0
+    if ratio is not None:
+        cycles = cycles[:, None, :] * ratio.to(torch.float64)[:, :, None]
+    return cycles - torch.floor(cycles)
+
+
+def poly_blep(t: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
+    """The polynomial band-limited step residual (Välimäki & Huovilainen 2007) at phase ``t`` (cycles, in
+    [0, 1)) for a phase increment ``dt`` per sample: subtracting it from a naive sawtooth's jump rounds the jump
+    over two samples, which removes most of the aliasing."""
+    dt = dt.clamp(1e-9, 0.5)
+    after = t / dt  # just after the jump
+    before = (t - 1) / dt  # just before the next one
+    return torch.where(t < dt, 2 * after - after * after - 1,
+                       torch.where(t > 1 - dt, before * before + 2 * before + 1, torch.zeros_like(t)))
+
+
+FILTER_HOP = 128  # samples between filter updates (8 ms at 16 kHz): the time-varying filters' control rate
+
+
+def framewise_fir(x: torch.Tensor, magnitudes: torch.Tensor, *, hop: int = FILTER_HOP) -> torch.Tensor:
+    """Filter ``x`` ``(B, n)`` by a response that changes over time: ``magnitudes`` ``(B, frames, bins)`` are the
+    wanted gains from 0 Hz to Nyquist, equally spaced (frequency sampling, as DDSP's filtered noise), linearly
+    interpolated to one response per ``hop`` samples.  Each response becomes a zero-phase impulse response
+    (inverse real FFT, ``2·(bins − 1)`` samples), centred and Hann-windowed; the block of ``x`` under it is
+    convolved with it (FFT) and the tails overlap-added.  Linear phase; the delay is removed, so the output lines
+    up with ``x``."""
+    B, n = x.shape
+    frames = math.ceil(n / hop)
+    if magnitudes.shape[1] != frames:
+        magnitudes = upsample(magnitudes.transpose(1, 2), frames).transpose(1, 2)
+    ir_length = 2 * (magnitudes.shape[2] - 1)
+    ir = torch.fft.irfft(magnitudes.to(x.dtype), n=ir_length)  # (B, frames, L), zero phase: centred at 0
+    ir = torch.roll(ir, ir_length // 2, dims=-1) * torch.hann_window(ir_length, periodic=True, dtype=x.dtype,
+                                                                      device=x.device)
+    n_fft = 1 << math.ceil(math.log2(hop + ir_length - 1))
+    blocks = F.pad(x, (0, frames * hop - n)).reshape(B, frames, hop)
+    y = torch.fft.irfft(torch.fft.rfft(blocks, n=n_fft) * torch.fft.rfft(ir, n=n_fft), n=n_fft)  # (B, frames, n_fft)
+    total = (frames - 1) * hop + n_fft
+    out = F.fold(y.transpose(1, 2), output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop))
+    delay = ir_length // 2
+    return out.reshape(B, total)[:, delay: delay + n]
