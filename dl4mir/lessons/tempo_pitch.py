@@ -16,11 +16,11 @@ import dataclasses
 
 import numpy as np
 import torch
-from swift_f0 import SwiftF0
 
 from dl4mir.data.egfxset import midi_to_hz
 from dl4mir.features import rhythm as R
 from dl4mir.features import spectral as F
+from dl4mir.features.control import f0_track
 from dl4mir.features.madmom_tempo import madmom_tempi
 from dl4mir.lessons.budgets import per_profile
 from dl4mir.metrics import pitch_accuracy, tempo_accuracy
@@ -143,12 +143,10 @@ def pitch_study(ctx, budget: dict, seed: int) -> tuple[dict, tuple]:
             codes_held_out = codes[held_out]
     clips = {c.clip_id: c for c in ctx.dataset(ctx.instruments).clips}
     audio = [clips[data.clip_ids[r]].load(sr=16000)[0] for r in held_out]
-    detector = SwiftF0()
     swift = []
     for y in audio:
-        res = detector.detect(y.astype(np.float32), 16000)
-        voiced = res.confidence >= 0.5
-        swift.append(float(np.median(res.pitch_hz[voiced])) if voiced.any() else 0.0)  # 0 Hz: said unvoiced
+        f0, voiced = f0_track(y=y, sr=16000, method="swift-f0")
+        swift.append(float(np.median(f0[voiced])) if voiced.any() else 0.0)  # 0 Hz: said unvoiced
     yin = [float(np.median(F.yin(y, fmin=40.0, fmax=2100.0, sr=16000, frame_length=2048))) for y in audio]
     result["yin"] = pitch_accuracy(midi_to_hz(midi[held_out]), np.array(yin))
     result["swift_f0"] = pitch_accuracy(midi_to_hz(midi[held_out]), np.array(swift))
