@@ -3,10 +3,16 @@
     python benchmarks/bench_synth_programming.py                  # batch 64 of 1 s notes at 16 kHz (the issue's case)
     python benchmarks/bench_synth_programming.py --device cuda    # the same on a GPU
     python benchmarks/bench_synth_programming.py --backward       # forward + backward (what training pays)
+    python benchmarks/bench_synth_programming.py --match          # sound matching: LSD before / after, time
 
 Each synth renders random patches (``dl4mir.synth.patches.random_patch``) through ``render_batch``, envelopes and
 all; the best of ``--repeats`` after one warm-up.  torchsynth's Voice (a modular torch synth, states 16,200×
 realtime on a GPU) is timed the same way when it imports next to this torch.
+
+``--match``: :func:`dl4mir.synth.matching.match` (gradient descent from random patches, no estimator yet) on three
+random patches of each synth at 220 Hz, and on a sound no synth made — the real EGFxSet clean note in
+``../shared/fixtures`` (string 6, fret 22: D4), first 1.5 s at 16 kHz — with each synth: LSD (dB and Faronbi et al.'s
+squared log10 power) of the best starting patch and of the match, seconds per match.
 """
 from __future__ import annotations
 
@@ -48,7 +54,12 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     ap.add_argument("--backward", action="store_true", help="time forward + backward (default: forward only)")
     ap.add_argument("--repeats", type=int, default=5, help="best of N (default: %(default)s)")
+    ap.add_argument("--match", action="store_true", help="measure sound matching instead of speed (default: speed)")
+    ap.add_argument("--steps", type=int, default=200, help="--match: optimizer steps (default: %(default)s)")
+    ap.add_argument("--restarts", type=int, default=6, help="--match: starting patches (default: %(default)s)")
     args = ap.parse_args()
+    if args.match:
+        return matching(args)
     n = int(args.seconds * args.sample_rate)
     audio_s = args.batch * args.seconds
     print(f"batch {args.batch} × {args.seconds:g} s at {args.sample_rate} Hz on {args.device}, "
@@ -78,6 +89,35 @@ def main() -> None:
     with torch.no_grad():
         seconds = timed(lambda: voice(0), args.repeats, args.device)
     print(f"{'torchsynth Voice':15s} {seconds * 1e3:8.1f} ms   {audio_s / seconds:8.0f}× realtime")
+
+
+def matching(args) -> None:
+    from pathlib import Path
+
+    from dl4mir.audio import load
+    from dl4mir.synth.matching import match
+
+    def show(name, m):
+        a, b = m.lsd_start, m.lsd_end
+        print(f"{name:34s} LSD {a['lsd_db']:5.1f} → {b['lsd_db']:5.1f} dB   squared log10 power "
+              f"{a['lsd_log10_power_sq']:5.2f} → {b['lsd_log10_power_sq']:5.2f}   {m.seconds:4.0f} s")
+
+    print(f"sound matching, {args.steps} steps × {args.restarts} restarts, 1 s notes at 16 kHz")
+    rng = np.random.default_rng(1)
+    for synth in patches.SPACES:
+        for k in range(3):
+            target = patches.render(synth, patches.random_patch(synth, rng), f0_hz=220.0, note_s=0.7, duration_s=1.0)
+            show(f"{synth} patch {k} by {synth}", match(target, synth=synth, sr=16000, steps=args.steps,
+                                                       restarts=args.restarts, seed=k))
+    real = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "egfxset_sample" / "Clean" / "Middle" / "6-22.wav"
+    if not real.is_file():
+        print(f"(no real note: {real} not found)")
+        return
+    y, _ = load(real, sr=16000)
+    y = y[: int(1.5 * 16000)]
+    for synth in patches.SPACES:
+        show(f"real EGFxSet Clean 6-22 by {synth}", match(y, synth=synth, sr=16000, steps=args.steps,
+                                                          restarts=args.restarts, note_s=1.4))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ datasets:
   vowels        synthetic Persian CV syllables (6 vowels), made on first use
   rhythms       synthetic drum grooves with tempo, beats and meter (GTZAN's tempo layout), made on first use
   rhythms-gtzan the same grooves with GTZAN's tempo distribution (most near 115 BPM), made on first use
+  synth-presets random FM / harmonic-plus-noise / subtractive patches at 5 pitches, with their patches
   egfxset:PATH  the real EGFxSet in PATH        tinysol:PATH  the real TinySOL in PATH
   gtzan:PATH    GTZAN in mirdata's layout       NAME:PATH     any folder in NAME's layout
   folder:PATH   your own audio: PATH/<label>/.../*.wav, or labels.csv (file,label[,group]) in PATH
@@ -186,6 +187,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default: %(default)s)")
     p.add_argument("--out", required=True, help="the WAV file to write (required)")
     p.set_defaults(func=cmd_synth_render)
+    p = ssub.add_parser("match", help="find the patch whose note sounds like a target (gradient descent through the "
+                                      "synth from random starting patches, or from --init)")
+    p.add_argument("target", help="the audio file to match (mixed to mono, resampled to --sample-rate)")
+    p.add_argument("--synth", default="fm", help=synth_help)
+    p.add_argument("--out", required=True, help="folder for patch.json and match.wav (required)")
+    p.add_argument("--f0-hz", type=float, default=None,
+                   help="the target's f0 (default: none, measured with swift-f0)")
+    p.add_argument("--note-s", type=float, default=None,
+                   help="when the key is released (default: none, 70%% of the target's length)")
+    p.add_argument("--init", default=None, help="a patch JSON to start from (default: none, random patches only)")
+    p.add_argument("--steps", type=int, default=300, help="optimizer steps (default: %(default)s)")
+    p.add_argument("--restarts", type=int, default=8, help="starting patches optimized together (default: %(default)s)")
+    p.add_argument("--sample-rate", type=int, default=16000, help="the synth's rate in Hz (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the starting patches and noise (default: %(default)s)")
+    p.set_defaults(func=cmd_synth_match)
     p = ssub.add_parser("params", help="a synth's parameters: units and ranges")
     p.add_argument("--synth", default="fm", help=synth_help)
     p.set_defaults(func=cmd_synth_params)
@@ -280,7 +296,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = dsub.add_parser("make", help="generate a synthetic dataset (skipped if already complete)")
     p.add_argument("name", choices=("guitar-fx", "guitar-fx-playing", "instruments", "vowels", "rhythms",
-                                    "rhythms-gtzan"),
+                                    "rhythms-gtzan", "synth-presets"),
                    help="which synthetic dataset")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                    help="quick: for tests; default: the course at 16 kHz; full: the real dataset's size")
@@ -591,6 +607,32 @@ def cmd_synth_render(args) -> int:
     path = save(args.out, y, sr=args.sample_rate)
     print(f"{path}: {args.synth}, {args.duration_s:g} s at {args.f0_hz:g} Hz, peak {min(peak, 1.0):.2f}"
           + (f" (scaled down from {peak:.2f})" if peak > 1.0 else ""))
+    return 0
+
+
+def cmd_synth_match(args) -> int:
+    from pathlib import Path
+
+    from dl4mir.audio import load, save
+    from dl4mir.synth import patches
+    from dl4mir.synth.matching import match
+
+    patches.names(args.synth)  # an unknown synth fails before the audio is read
+    init = patches.load(args.init, args.synth) if args.init else None
+    y, sr = load(args.target, sr=args.sample_rate, mono=True)
+    result = match(y, synth=args.synth, sr=sr, f0_hz=args.f0_hz, note_s=args.note_s, init=init, steps=args.steps,
+                   restarts=args.restarts, seed=args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "patch.json").write_text(json.dumps(result.patch, indent=1))
+    save(out / "match.wav", result.audio / max(1.0, float(abs(result.audio).max())), sr=sr)
+    start, end = result.lsd_start, result.lsd_end
+    print(f"{args.target}: {args.synth} at {result.f0_hz:.1f} Hz, released at {result.note_s:.2f} s, gain "
+          f"{result.gain_db:+.1f} dB, {result.seconds:.0f} s")
+    print(f"  LSD {start['lsd_db']:.1f} → {end['lsd_db']:.1f} dB; squared log10 power {start['lsd_log10_power_sq']:.2f} → "
+          f"{end['lsd_log10_power_sq']:.2f}; MR-STFT {start['mrstft']:.3f} → {end['mrstft']:.3f} "
+          f"(the best starting patch → the match)")
+    print(f"  wrote {out / 'patch.json'} and {out / 'match.wav'}")
     return 0
 
 

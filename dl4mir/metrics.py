@@ -10,7 +10,9 @@ Reconstruction (arrays ``(..., freq, frames)`` of natural-log magnitudes, or wav
 * :func:`log_spectral_distance` — dB RMS difference per frame, averaged over frames (lower is better);
 * :func:`spectral_convergence` — relative Frobenius error of the magnitudes;
 * :func:`multi_resolution_stft_distance` — auraloss's multi-resolution STFT loss on waveforms (spectral
-  convergence + log-magnitude L1 at three FFT sizes), what neural vocoders report.
+  convergence + log-magnitude L1 at three FFT sizes), what neural vocoders report;
+* :func:`synth_lsd` — sound matching's log-spectral distance between waveforms, in dB and in Faronbi et al.'s
+  squared-log10-power definition.
 
 VAE latent use: :func:`kl_per_dimension`, :func:`active_units` (Burda et al. 2016: a dimension is active when
 its posterior mean varies across the data by more than 0.01).
@@ -160,6 +162,28 @@ def multi_resolution_stft_distance(reference, estimate, *, sr: int = 16000) -> f
     est = torch.as_tensor(np.asarray(estimate, dtype=np.float32)).reshape(-1, 1, np.shape(estimate)[-1])
     with torch.no_grad():
         return float(auraloss.freq.MultiResolutionSTFTLoss(sample_rate=sr)(est, ref))
+
+
+def synth_lsd(reference, estimate, *, n_fft: int = 2048, hop_length: int = 512, eps: float = 1e-10) -> dict:
+    """Log-spectral distance between waveforms ``(..., n)`` (same shape), per item, in two definitions so figures
+    can be set beside either literature:
+
+    * ``"lsd_db"`` — the usual dB distance (:func:`log_spectral_distance` of the STFT magnitudes);
+    * ``"lsd_log10_power_sq"`` — Faronbi et al.'s (their code): the mean over all time–frequency bins of the
+      squared difference of ``log10`` power (no root, no dB; they use n_fft 2048, hop 512 at 44.1 kHz).
+
+    Hann-windowed, centred STFT; ``eps`` is added to the power before the logarithms."""
+    def power(y):
+        y = torch.as_tensor(np.asarray(y, dtype=np.float64))
+        flat = y.reshape(-1, y.shape[-1])
+        spec = torch.stft(flat, n_fft, hop_length, window=torch.hann_window(n_fft, dtype=flat.dtype),
+                          center=True, return_complex=True)
+        return (spec.abs() ** 2 + eps).numpy().reshape(*y.shape[:-1], *spec.shape[1:])
+
+    p_ref, p_est = power(reference), power(estimate)
+    log_ref, log_est = np.log(p_ref) / 2, np.log(p_est) / 2  # natural-log magnitudes
+    return {"lsd_db": log_spectral_distance(log_ref, log_est),
+            "lsd_log10_power_sq": np.mean((np.log10(p_ref) - np.log10(p_est)) ** 2, axis=(-2, -1))}
 
 
 def kl_per_dimension(mu, logvar) -> np.ndarray:

@@ -216,3 +216,38 @@ def test_synth_render_from_the_command_line(tmp_path, capsys):
     assert main(["synth", "render", "--params", str(tmp_path / "p.json"), "--f0-hz", "9000", "--out",
                  str(tmp_path / "high.wav")]) == 2
     assert "Nyquist" in capsys.readouterr().err and not (tmp_path / "high.wav").exists()
+
+
+def test_synth_lsd_in_both_definitions():
+    from dl4mir.metrics import synth_lsd
+
+    y = np.random.default_rng(0).standard_normal((2, SR))
+    same, half = synth_lsd(y, y), synth_lsd(y, 0.5 * y)
+    assert same["lsd_db"] == pytest.approx([0, 0]) and same["lsd_log10_power_sq"] == pytest.approx([0, 0])
+    assert half["lsd_db"] == pytest.approx([6.02, 6.02], abs=0.01)  # half the amplitude: 20·log10(2) everywhere
+    assert half["lsd_log10_power_sq"] == pytest.approx([np.log10(4) ** 2] * 2, rel=1e-6)
+
+
+def test_matching_finds_a_patch_that_sounds_like_the_target(tmp_path, capsys):
+    from dl4mir.cli import main
+    from dl4mir.synth.matching import match
+
+    patch = PITCH_PATCHES["harmonic-noise"]
+    target = patches.render("harmonic-noise", patch, f0_hz=220.0, note_s=0.7, duration_s=1.0)
+    searched = match(target, synth="harmonic-noise", sr=SR, steps=60, restarts=4)
+    assert searched.lsd_end["lsd_db"] < searched.lsd_start["lsd_db"] - 5  # measured: 20.2 → 5.6 dB with 150 steps
+    assert abs(1200 * np.log2(searched.f0_hz / 220.0)) < 5 and searched.audio.shape == target.shape
+    refined = match(target, synth="harmonic-noise", sr=SR, init=patch, steps=20, restarts=1, f0_hz=220.0)
+    assert refined.lsd_end["lsd_db"] < 3  # from the true patch it stays there (the noise differs: not 0)
+    for bad, message in ((np.zeros(SR), "silent"), (np.full(SR, np.nan), "NaN"), (np.ones(100), "0.1 s")):
+        with pytest.raises(ParameterError, match=message):
+            match(bad, synth="harmonic-noise", sr=SR)
+    import soundfile as sf
+
+    sf.write(tmp_path / "target.wav", target, SR)
+    assert main(["synth", "match", str(tmp_path / "target.wav"), "--synth", "subtractive", "--steps", "5",
+                 "--restarts", "2", "--out", str(tmp_path / "m")]) == 0
+    assert "LSD" in capsys.readouterr().out
+    patches.load(tmp_path / "m" / "patch.json", "subtractive")  # a valid patch file
+    assert sf.info(str(tmp_path / "m" / "match.wav")).frames == SR
+    assert main(["synth", "match", str(tmp_path / "absent.wav"), "--out", str(tmp_path / "n")]) != 0

@@ -274,7 +274,32 @@ def _read_meter(path: str) -> int | None:
     return int(beats[:, 1].max()) if beats.shape[1] > 1 else None
 
 
-class VowelsReader(Reader):
+def metadata_rows(path: Path, header: list[str], what: str) -> list[tuple[int, dict[str, str]]]:
+    """The rows of a dl4mir layout's metadata CSV as ``(line number, {column: cell})``; a missing file, another
+    header or a row with another number of cells is an error naming the file and line."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: {what} metadata CSV not found")
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        found = next(reader, None)
+        if found != header:
+            raise DatasetError(f"{path}:1: header {found} is not {header}")
+        for line_no, row in enumerate(reader, start=2):
+            if len(row) != len(header):
+                raise DatasetError(f"{path}:{line_no}: {len(row)} columns, expected {len(header)}")
+            rows.append((line_no, dict(zip(header, row))))
+    return rows
+
+
+class _FlatLayout(Reader):
+    """A layout whose clip ids are its audio files' paths without the extension."""
+
+    def files(self, root):
+        return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
+
+
+class VowelsReader(_FlatLayout):
     """dl4mir's vowel layout: ``<speaker>/<consonant><vowel>_<take>.wav`` + ``vowels_metadata.csv``."""
 
     name = "vowels"
@@ -284,23 +309,9 @@ class VowelsReader(Reader):
     def split_convention(self, dataset):
         return {"group_key": "speaker", "test_groups": None, "stratify": "vowel"}
 
-    def files(self, root):
-        return {rel.rsplit(".", 1)[0]: {"audio": rel} for rel in list_audio_files(root)}
-
     def clips(self, root, index):
         meta_path = Path(root) / vowels_synth.METADATA_FILE
-        if not meta_path.is_file():
-            raise DatasetError(f"{meta_path}: vowels metadata CSV not found")
-        rows = {}
-        with open(meta_path, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header != vowels_synth.METADATA_HEADER:
-                raise DatasetError(f"{meta_path}:1: header {header} is not {vowels_synth.METADATA_HEADER}")
-            for line_no, row in enumerate(reader, start=2):
-                if len(row) != len(vowels_synth.METADATA_HEADER):
-                    raise DatasetError(f"{meta_path}:{line_no}: {len(row)} columns, expected {len(vowels_synth.METADATA_HEADER)}")
-                rows[row[0]] = dict(zip(vowels_synth.METADATA_HEADER, row))
+        rows = {r["path"]: r for _, r in metadata_rows(meta_path, vowels_synth.METADATA_HEADER, "vowels")}
         out, bad = [], []
         for clip_id, (rel, _) in index.entries.items():
             r = rows.get(rel)
@@ -382,8 +393,49 @@ class FolderReader(Reader):
         return out
 
 
+SYNTH_PRESETS_METADATA = "synth_presets_metadata.csv"
+SYNTH_PRESETS_HEADER = ["path", "synth", "patch", "midi", "f0_hz", "note_s", "gain_db", "params_unit"]
+
+
+class SynthPresetsReader(_FlatLayout):
+    """dl4mir's synth-presets layout: ``<synth>/<patch>_<midi>.wav`` + ``synth_presets_metadata.csv`` (one row per
+    note: its synth, patch, pitch, and the patch's parameters in [0, 1]) + ``patches/<synth>/<patch>.json``."""
+
+    name = "synth-presets"
+    summary_labels = ("synth", "midi")
+    group_keys = ("patch",)
+
+    def split_convention(self, dataset):
+        return {"group_key": "patch", "test_groups": None, "stratify": "synth",
+                "note": "patches are held out whole: a test patch is never heard at another pitch in training"}
+
+    def clips(self, root, index):
+        meta_path = Path(root) / SYNTH_PRESETS_METADATA
+        rows = {}
+        for line_no, r in metadata_rows(meta_path, SYNTH_PRESETS_HEADER, "synth-presets"):
+            try:
+                unit = [float(v) for v in r["params_unit"].split()]
+                labels = {"synth": r["synth"], "midi": int(r["midi"]), "f0_hz": float(r["f0_hz"]),
+                          "note_s": float(r["note_s"]), "gain_db": float(r["gain_db"]), "params_unit": unit}
+            except ValueError as exc:
+                raise DatasetError(f"{meta_path}:{line_no}: {exc}") from None
+            if not unit or not all(0.0 <= u <= 1.0 for u in unit):
+                raise DatasetError(f"{meta_path}:{line_no}: params_unit must be numbers in [0, 1]")
+            rows[r["path"]] = (labels, r["patch"])
+        out, bad = [], []
+        for clip_id, (rel, _) in index.entries.items():
+            if rel not in rows:
+                bad.append(rel)
+                continue
+            labels, patch = rows[rel]
+            out.append(Clip(clip_id, safe_path(root, rel), labels, {"patch": patch}, self.name))
+        if bad:
+            raise _bad_files_error(root, bad, f"have no row in {SYNTH_PRESETS_METADATA}")
+        return out
+
+
 READERS = {"egfxset": EGFxSetReader, "tinysol": TinySOLReader, "gtzan": GTZANReader, "vowels": VowelsReader,
-           "folder": FolderReader}
+           "synth-presets": SynthPresetsReader, "folder": FolderReader}
 # what each layout looks like, for help texts and for the error when a folder does not match
 LAYOUTS = {
     "egfxset": "EGFxSet folder: <EffectFolder>/<Pickup>/<string>-<fret>.wav + egfxset_metadata.csv, "
@@ -393,6 +445,8 @@ LAYOUTS = {
     "gtzan": "GTZAN folder (mirdata layout): gtzan_genre/genres/<genre>/<genre>.000NN.wav, "
              "e.g. PATH/gtzan_genre/genres/blues/blues.00000.wav",
     "vowels": "a folder in dl4mir's vowels layout: <speaker>/<consonant><vowel>_<take>.wav + vowels_metadata.csv",
+    "synth-presets": "a folder in dl4mir's synth-presets layout: <synth>/<patch>_<midi>.wav + "
+                     "synth_presets_metadata.csv + patches/<synth>/<patch>.json",
     "folder": "any audio folder: <label>/…/<file>.wav (label = first folder, e.g. PATH/chorus/take1.wav), or any "
               "tree with labels.csv (file,label[,group])",
 }

@@ -42,6 +42,10 @@ SYNTHETIC = {
     "rhythms-gtzan": SyntheticSpec("rhythms", "RhythmsConfig", "gtzan", "GTZAN's tempo and beat annotations",
                                    "the rhythms grooves with GTZAN's tempo distribution (log-normal around 115 BPM)",
                                    (("tempo_distribution", "gtzan"),)),
+    "synth-presets": SyntheticSpec("synth_presets", "SynthPresetsConfig", "synth-presets",
+                                   "Flow Synthesizer's and Faronbi et al.'s rendered presets",
+                                   "random FM, harmonic-plus-noise and subtractive patches at 5 pitches, with the "
+                                   "patches (JSON) and their parameters in [0, 1]"),
 }
 REAL = LAYOUTS  # the layouts read from a folder you give
 PROFILES = ("quick", "default", "full")

@@ -40,8 +40,10 @@ class Range:
         return (value - self.low) / (self.high - self.low)
 
     def from_unit(self, u):
+        """The value at ``u`` in [0, 1]: numbers, arrays, or tensors (differentiably, for sound matching)."""
         if self.log:
-            return np.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+            exp = torch.exp if isinstance(u, torch.Tensor) else np.exp
+            return exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         return self.low + u * (self.high - self.low)
 
 
@@ -133,6 +135,12 @@ def denormalize(u, synth: str) -> dict[str, float]:
 
 
 FM_RATIOS = (0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)  # the DX7's coarse ratios in range: harmonic spectra
+
+
+def params_from_unit(u: torch.Tensor, synth: str) -> dict[str, torch.Tensor]:
+    """``(B, P)`` points of the unit cube → ``{name: (B,)}`` parameter values (differentiable), for
+    :func:`render_batch`."""
+    return {k: rng.from_unit(u[:, j]) for j, (k, rng) in enumerate(_space(synth).items())}
 
 
 def random_patch(synth: str, rng: np.random.Generator) -> dict[str, float]:
