@@ -620,7 +620,18 @@ def cmd_synth_match(args) -> int:
     patches.names(args.synth)  # an unknown synth fails before the audio is read
     init = patches.load(args.init, args.synth) if args.init else None
     y, sr = load(args.target, sr=args.sample_rate, mono=True)
-    result = match(y, synth=args.synth, sr=sr, f0_hz=args.f0_hz, note_s=args.note_s, init=init, steps=args.steps,
+    f0_hz = args.f0_hz
+    if f0_hz is None:
+        import numpy as np
+
+        from dl4mir.errors import ParameterError
+        from dl4mir.features.control import f0_track
+
+        f0, voiced = f0_track(y=y, sr=sr)
+        if not voiced.any():
+            raise ParameterError(f"{args.target}: no pitch found; give its f0 with --f0-hz")
+        f0_hz = float(np.median(f0[voiced]))
+    result = match(y, synth=args.synth, sr=sr, f0_hz=f0_hz, note_s=args.note_s, init=init, steps=args.steps,
                    restarts=args.restarts, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

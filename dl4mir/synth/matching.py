@@ -4,8 +4,9 @@ their "estimate + refine", from random starting points it is plain search).
 
 The patch lives in the unit cube through a sigmoid, so every parameter stays in its range; the loss is auraloss's
 multi-resolution STFT distance; ``restarts`` starting patches are optimized together as one batch and the best
-kept.  Level is not a patch parameter: a gain (dB) is learned beside the patch and reported.  The note's f0 is the
-target's (swift-f0, median over voiced frames) unless given; its release time defaults to 70 % of its length.
+kept.  Level is not a patch parameter: a gain (dB) is learned beside the patch and reported.  The note's f0 is
+given (``dl4mir synth match`` measures it with :func:`dl4mir.features.control.f0_track` when asked to); its release
+time defaults to 70 % of its length.
 """
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ import numpy as np
 import torch
 
 from dl4mir.errors import ParameterError
-from dl4mir.features.control import f0_track
 from dl4mir.metrics import multi_resolution_stft_distance, synth_lsd
 from dl4mir.synth import patches
 
@@ -46,7 +46,7 @@ def _distances(target: np.ndarray, audio: np.ndarray, sr: int) -> dict:
             "mrstft": multi_resolution_stft_distance(target[None], audio[None], sr=sr)}
 
 
-def match(target: np.ndarray, *, synth: str, sr: int, f0_hz: float | None = None, note_s: float | None = None,
+def match(target: np.ndarray, *, synth: str, sr: int, f0_hz: float, note_s: float | None = None,
           init: dict[str, float] | None = None, steps: int = 300, restarts: int = 8, lr: float = 0.05,
           seed: int = 0) -> Match:
     """Match mono ``target`` at ``sr`` Hz with ``synth``; ``init`` (a validated patch) replaces the first of the
@@ -61,11 +61,8 @@ def match(target: np.ndarray, *, synth: str, sr: int, f0_hz: float | None = None
     if steps < 1 or restarts < 1:
         raise ParameterError(f"steps ({steps}) and restarts ({restarts}) must be at least 1")
     names = patches.names(synth)
-    if f0_hz is None:
-        f0, voiced = f0_track(y=y, sr=sr)
-        if not voiced.any():
-            raise ParameterError("sound matching: no pitch found in the target; give its f0 (--f0-hz)")
-        f0_hz = float(np.median(f0[voiced]))
+    if not 0 < f0_hz < sr / 2:
+        raise ParameterError(f"sound matching: f0 {f0_hz} Hz must be between 0 and Nyquist ({sr / 2} Hz)")
     note_s = 0.7 * len(y) / sr if note_s is None else float(note_s)
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
