@@ -4,6 +4,7 @@
     python benchmarks/bench_synth_programming.py --device cuda    # the same on a GPU
     python benchmarks/bench_synth_programming.py --backward       # forward + backward (what training pays)
     python benchmarks/bench_synth_programming.py --match          # sound matching: LSD before / after, time
+    python benchmarks/bench_synth_programming.py --estimate       # parameter estimators on synth-presets, + refine
 
 Each synth renders random patches (``dl4mir.synth.patches.random_patch``) through ``render_batch``, envelopes and
 all; the best of ``--repeats`` after one warm-up.  torchsynth's Voice (a modular torch synth, states 16,200×
@@ -13,6 +14,12 @@ realtime on a GPU) is timed the same way when it imports next to this torch.
 random patches of each synth at 220 Hz, and on a sound no synth made — the real EGFxSet clean note in
 ``../shared/fixtures`` (string 6, fret 22: D4), first 1.5 s at 16 kHz — with each synth: LSD (dB and Faronbi et al.'s
 squared log10 power) of the best starting patch and of the match, seconds per match.
+
+``--estimate``: per synth, ``synth-estimator`` (CNN) and ``synth-estimator-mlp`` trained on the default
+``synth-presets`` (patches held out whole) through ``train_model``; on the held-out notes: parameter MAE, and the LSD
+between the note rendered from the true patch and from the predicted one (the same noise), against predicting every
+note the training patches' mean; then estimate + refine (:func:`dl4mir.synth.matching.match` from the CNN's
+prediction) on the first held-out notes: LSD before / after and the share it lowered.
 """
 from __future__ import annotations
 
@@ -55,11 +62,16 @@ def main() -> None:
     ap.add_argument("--backward", action="store_true", help="time forward + backward (default: forward only)")
     ap.add_argument("--repeats", type=int, default=5, help="best of N (default: %(default)s)")
     ap.add_argument("--match", action="store_true", help="measure sound matching instead of speed (default: speed)")
+    ap.add_argument("--estimate", action="store_true", help="measure the parameter estimators (default: speed)")
+    ap.add_argument("--epochs", type=int, default=40, help="--estimate: training epochs (default: %(default)s)")
+    ap.add_argument("--refine", type=int, default=8, help="--estimate: held-out notes refined (default: %(default)s)")
     ap.add_argument("--steps", type=int, default=200, help="--match: optimizer steps (default: %(default)s)")
     ap.add_argument("--restarts", type=int, default=6, help="--match: starting patches (default: %(default)s)")
     args = ap.parse_args()
     if args.match:
         return matching(args)
+    if args.estimate:
+        return estimation(args)
     n = int(args.seconds * args.sample_rate)
     audio_s = args.batch * args.seconds
     print(f"batch {args.batch} × {args.seconds:g} s at {args.sample_rate} Hz on {args.device}, "
@@ -118,6 +130,51 @@ def matching(args) -> None:
     for synth in patches.SPACES:
         show(f"real EGFxSet Clean 6-22 by {synth}", match(y, synth=synth, sr=16000, steps=args.steps,
                                                           restarts=args.restarts, note_s=1.4))
+
+
+def estimation(args) -> None:
+    import tempfile
+
+    from dl4mir.metrics import synth_lsd
+    from dl4mir.synth.matching import match, render_units
+    from dl4mir.train import train_model
+    from dl4mir.train.data import prepare
+
+    for synth in patches.SPACES:
+        data = prepare(f"{synth}-params", profile="default", show_progress=False)
+        test, train = data.rows("test"), data.rows("train")
+        truth = data.y.numpy() * data.norm["target_std"] + data.norm["target_mean"]
+        f0, note = data.labels["f0_hz"], data.labels["note_s"]
+        n = int(round(args.sample_rate * 1.0))
+        render = lambda u, rows: render_units(synth, u, f0_hz=f0[rows], note_s=note[rows], sr=args.sample_rate,  # noqa: E731
+                                              n_samples=n)
+        target = render(truth[test], test)
+        mean = np.broadcast_to(truth[train].mean(axis=0), truth[test].shape)
+        base = synth_lsd(target, render(mean, test))
+        print(f"{synth}: {len(train)} training / {len(test)} held-out notes, {truth.shape[1]} parameters; "
+              f"predicting the training mean: MAE {np.abs(mean - truth[test]).mean():.3f}, LSD "
+              f"{base['lsd_db'].mean():.1f} dB ({base['lsd_log10_power_sq'].mean():.2f})")
+        for model in ("synth-estimator", "synth-estimator-mlp"):
+            with tempfile.TemporaryDirectory() as tmp:
+                trained = train_model(model, data, out=tmp, train={"epochs": args.epochs, "lr": 1e-3,
+                                                                   "batch_size": 32, "export": "none"})
+            with torch.no_grad():
+                pred = trained.model.eval().params(data.X[test]).numpy()
+            lsd = synth_lsd(target, render(pred, test))
+            print(f"  {model:20s} MAE {np.abs(pred - truth[test]).mean():.3f}, LSD {lsd['lsd_db'].mean():.1f} dB "
+                  f"({lsd['lsd_log10_power_sq'].mean():.2f}), {trained.summary['seconds']:.0f} s training")
+            if model == "synth-estimator":
+                cnn = pred
+        before, after = [], []
+        for i in range(min(args.refine, len(test))):
+            start = patches.denormalize(cnn[i], synth)
+            m = match(target[i], synth=synth, sr=args.sample_rate, f0_hz=float(f0[test[i]]),
+                      note_s=float(note[test[i]]), init=start, steps=args.steps, restarts=1)
+            before.append(m.lsd_start["lsd_db"])
+            after.append(m.lsd_end["lsd_db"])
+        lowered = np.mean(np.array(after) < np.array(before))
+        print(f"  estimate + refine ({args.steps} steps) on {len(before)} held-out notes: LSD "
+              f"{np.mean(before):.1f} → {np.mean(after):.1f} dB, lowered on {lowered:.0%}")
 
 
 if __name__ == "__main__":

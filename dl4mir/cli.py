@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
                                "conv-ae, denoising-ae, vae, conv-vae, cvae, gan\n"
                                "tempo (onset envelopes): tempo-ssl (self-supervised, labels unused), tempo-cnn (the same network "
                                "trained on the labels)\n"
+                               "synth parameters (a note's log-mel → its patch in [0, 1]): synth-estimator (CNN), "
+                               "synth-estimator-mlp, on the tasks fm-params, harmonic-noise-params, subtractive-params "
+                               "(synth-presets)\n"
                                "tasks: effect, effect_type, pickup, string, midi (regression) on guitar-fx or "
                                "egfxset:PATH; family, instrument on instruments or tinysol:PATH; vowel on vowels; "
                                "genre on gtzan:PATH (fault-filtered split if its lists are in PATH); tempo (regression) on "
@@ -197,6 +200,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--note-s", type=float, default=None,
                    help="when the key is released (default: none, 70%% of the target's length)")
     p.add_argument("--init", default=None, help="a patch JSON to start from (default: none, random patches only)")
+    p.add_argument("--model", default=None,
+                   help="an exported synth-estimator (OUT/export of `dl4mir train synth-estimator --task "
+                        "SYNTH-params`) whose estimate is the starting patch, refined (default: none); it sets "
+                        "the synth")
     p.add_argument("--steps", type=int, default=300, help="optimizer steps (default: %(default)s)")
     p.add_argument("--restarts", type=int, default=8, help="starting patches optimized together (default: %(default)s)")
     p.add_argument("--sample-rate", type=int, default=16000, help="the synth's rate in Hz (default: %(default)s)")
@@ -614,12 +621,23 @@ def cmd_synth_match(args) -> int:
     from pathlib import Path
 
     from dl4mir.audio import load, save
+    from dl4mir.errors import ConfigError
     from dl4mir.synth import patches
     from dl4mir.synth.matching import match
 
-    patches.names(args.synth)  # an unknown synth fails before the audio is read
-    init = patches.load(args.init, args.synth) if args.init else None
+    if args.init and args.model:
+        raise ConfigError("give --init or --model, not both: each is the starting patch")
     y, sr = load(args.target, sr=args.sample_rate, mono=True)
+    synth, init = args.synth, None
+    if args.model:
+        from dl4mir.train.predict import estimate_patch
+
+        synth, unit = estimate_patch(args.model, y, sr)
+        init = patches.denormalize(unit, synth)
+        print(f"{args.model}: estimated a {synth} patch")
+    patches.names(synth)  # an unknown synth is an error listing them
+    if args.init:
+        init = patches.load(args.init, synth)
     f0_hz = args.f0_hz
     if f0_hz is None:
         import numpy as np
@@ -631,14 +649,14 @@ def cmd_synth_match(args) -> int:
         if not voiced.any():
             raise ParameterError(f"{args.target}: no pitch found; give its f0 with --f0-hz")
         f0_hz = float(np.median(f0[voiced]))
-    result = match(y, synth=args.synth, sr=sr, f0_hz=f0_hz, note_s=args.note_s, init=init, steps=args.steps,
+    result = match(y, synth=synth, sr=sr, f0_hz=f0_hz, note_s=args.note_s, init=init, steps=args.steps,
                    restarts=args.restarts, seed=args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "patch.json").write_text(json.dumps(result.patch, indent=1))
     save(out / "match.wav", result.audio / max(1.0, float(abs(result.audio).max())), sr=sr)
     start, end = result.lsd_start, result.lsd_end
-    print(f"{args.target}: {args.synth} at {result.f0_hz:.1f} Hz, released at {result.note_s:.2f} s, gain "
+    print(f"{args.target}: {synth} at {result.f0_hz:.1f} Hz, released at {result.note_s:.2f} s, gain "
           f"{result.gain_db:+.1f} dB, {result.seconds:.0f} s")
     print(f"  LSD {start['lsd_db']:.1f} → {end['lsd_db']:.1f} dB; squared log10 power {start['lsd_log10_power_sq']:.2f} → "
           f"{end['lsd_log10_power_sq']:.2f}; MR-STFT {start['mrstft']:.3f} → {end['mrstft']:.3f} "

@@ -25,10 +25,14 @@ REGISTRY = {
     "tempo-ssl": ("tempo_ssl", "TempoSSL", "TempoSSLConfig", {}),
     "tempo-cnn": ("tempo_ssl", "TempoSSL", "TempoSSLConfig", {"supervised": True}),
     "pitch-ssl": ("pitch_ssl", "PitchSSL", "PitchSSLConfig", {}),  # self-supervised, on constant-Q spectra
+    # synthesizer programming: a note's log-mel → its patch (Flow Synthesizer's baselines)
+    "synth-estimator": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"encoder": "cnn"}),
+    "synth-estimator-mlp": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"encoder": "mlp"}),
 }
 GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
 TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, on onset envelopes / constant-Q
-CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH)
+SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp")  # their own objective, on patch vectors
+CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS)
 
 
 def model_classes(name: str):

@@ -103,3 +103,22 @@ def match(target: np.ndarray, *, synth: str, sr: int, f0_hz: float, note_s: floa
     return Match(patch={k: patch[k] for k in names}, gain_db=float(level_db[best, 0].detach()), audio=final[best], f0_hz=f0_hz,
                  note_s=note_s, lsd_start=start, lsd_end=ends[best], seconds=time.perf_counter() - t0,
                  loss_curve=curve)
+
+
+def render_units(synth: str, units, *, f0_hz, note_s, sr: int, n_samples: int, seed: int = 0,
+                 batch_size: int = 64) -> np.ndarray:
+    """``(N, n_samples)`` notes of the patches at ``units`` ``(N, P)`` (points of the unit cube, e.g. an estimator's
+    predictions), each at its ``f0_hz`` and ``note_s`` (``(N,)``); the noise is the same for every call with the
+    same ``seed``, so two sets of patches differ only by their parameters."""
+    units = np.array(units, dtype=np.float32)  # a copy torch may own (broadcast views are read-only)
+    f0_hz, note_s = (np.broadcast_to(np.asarray(v, dtype=np.float32), (len(units),)) for v in (f0_hz, note_s))
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(units), batch_size):
+            part = slice(start, start + batch_size)
+            params = patches.params_from_unit(torch.from_numpy(units[part]), synth)
+            out.append(patches.render_batch(synth, params, f0_hz=torch.from_numpy(f0_hz[part].copy()),
+                                            note_s=torch.from_numpy(note_s[part].copy()), sample_rate=sr,
+                                            n_samples=n_samples, generator=torch.Generator().manual_seed(seed)
+                                            ).numpy())
+    return np.concatenate(out)

@@ -25,6 +25,7 @@ class Task:
     kind: str = "classification"  # or regression
     default_data: str | None = "guitar-fx"  # None: no synthetic stand-in; the user names the data
     duration_s: float | None = None  # the model's window; None: the dataset's clip length
+    select: tuple[str, str] | None = None  # (label, value): only the clips with that label value
 
 
 TASKS = {t.name: t for t in (
@@ -41,6 +42,9 @@ TASKS = {t.name: t for t in (
     Task("label", "folder", "label", default_data=None),  # your own audio: folder:PATH
     Task("tempo", "gtzan", "tempo_bpm", kind="regression", default_data="rhythms"),
     Task("pitch", "tinysol", "midi", kind="regression", default_data="instruments"),
+    # a note → its patch's point in the unit cube, one synth at a time (their parameter vectors differ)
+    *(Task(f"{synth}-params", "synth-presets", "params_unit", kind="regression", default_data="synth-presets",
+           select=("synth", synth)) for synth in ("fm", "harmonic-noise", "subtractive")),
 )}
 MAX_FOLDER_WINDOW_S = 10.0  # a folder's clips have any length: the window is their median length, at most this
 
@@ -153,6 +157,13 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         duration = task.duration_s or info(ds.clips[0].path).duration_s
     spec = feature_spec_for(input_kind, duration)
     table = load_table(ds, spec, show_progress=show_progress)
+    if task.select:
+        key, value = task.select
+        keep = [i for i, lab in enumerate(table.labels) if lab.get(key) == value]
+        if not keep:
+            raise ConfigError(f"task {task_name!r}: no clip of {ds.name} has {key} = {value!r}")
+        table = replace(table, X=table.X[keep], clip_ids=[table.clip_ids[i] for i in keep],
+                        labels=[table.labels[i] for i in keep], groups=[table.groups[i] for i in keep])
     if table.missing:
         print(f"note: {len(table.missing)} clip(s) without features are left out: {', '.join(table.missing[:5])}")
     plan = default_split(ds, test_group=test_group)

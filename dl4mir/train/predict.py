@@ -20,6 +20,7 @@ from dl4mir.errors import ConfigError, DatasetError, ParameterError
 from dl4mir.features.bands import standardize_bands
 from dl4mir.features.cache import FeatureSpec
 from dl4mir.metrics import classification_report
+from dl4mir.models import SYNTH_ESTIMATORS
 from dl4mir.train.checkpoint import load_exported
 
 SILENT_PEAK_DBFS = -80.0  # below this peak a file is digital silence or a noise floor
@@ -155,6 +156,22 @@ def tempo_files(export_dir: str | os.PathLike, paths) -> BatchResult:
         with torch.no_grad():
             result.ok[p] = float(np.median(model.bpm(x).numpy()))
     return result
+
+
+def estimate_patch(export_dir: str | os.PathLike, y: np.ndarray, sr: int) -> tuple[str, np.ndarray]:
+    """``(synth, point in its unit cube)``: an exported ``synth-estimator``'s patch for mono ``y`` at ``sr``, from
+    the first window of the model's length (the notes it learned from start at their onset)."""
+    model, meta = load_exported(Path(export_dir))
+    if meta["model"] not in SYNTH_ESTIMATORS:
+        raise ConfigError(f"{export_dir} holds a {meta['model']} model; estimating a patch needs one of "
+                          f"{', '.join(SYNTH_ESTIMATORS)} (dl4mir train synth-estimator --task fm-params)")
+    spec = replace(FeatureSpec.parse(meta["feature_spec"]), offset_s=0.0)
+    window = int(round(float(spec.duration_s) * spec.sr))
+    x = prepare_input(fit_to_length(resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=spec.sr),
+                                    length=window), spec, meta["norm"])
+    with torch.no_grad():
+        unit = model.params(x[None])[0].numpy()
+    return meta["task"].removesuffix("-params"), unit
 
 
 def real_guitar_report(model: torch.nn.Module, meta: dict, folder: str | os.PathLike) -> dict:
