@@ -83,7 +83,8 @@ def _check_settings(run_dir: Path, settings: dict, force: bool) -> None:
 
 def plan_steps(data: str) -> dict[str, tuple]:
     steps = {"data-guitar": ("data", data), "data-instruments": ("data", "instruments"), "data-vowels": ("data", "vowels"),
-             "data-rhythms": ("data", "rhythms"), "data-rhythms-gtzan": ("data", "rhythms-gtzan")}
+             "data-rhythms": ("data", "rhythms"), "data-rhythms-gtzan": ("data", "rhythms-gtzan"),
+             "data-synth-presets": ("data", "synth-presets")}
     steps.update({lesson.name: ("lesson", lesson.name) for lesson in LESSONS})
     return steps
 

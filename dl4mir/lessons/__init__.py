@@ -60,6 +60,9 @@ LESSONS = (
     Lesson("tempo-ssl", "tempo_pitch", "12 · Tempo vs. Pitch: self-supervised tempo and pitch",
            "Can a model learn tempo (and pitch) without labels, from time-stretches (pitch-shifts) alone? "
            "How many labels does self-supervision save?"),
+    Lesson("synth-programming", "synth_programming", "13 · Synthesizer programming: estimating and matching patches",
+           "Which design estimates synthesizer parameters best, and how close does refining the estimate through "
+           "the differentiable synth get?"),
 )
 LESSON_BY_NAME = {lesson.name: lesson for lesson in LESSONS}
 
@@ -82,7 +85,7 @@ class LessonContext:
     maps: list = field(default_factory=list)
     _datasets: dict = field(default_factory=dict)
 
-    _shown: int = 0
+    _shown: tuple = (0, 0)  # figures and players shown so far (each list grows on its own)
 
     def dataset(self, spec: str):
         if spec not in self._datasets:
@@ -130,12 +133,14 @@ class LessonContext:
         """In a notebook: display the figures and players this lesson has made since the last call."""
         from IPython.display import Audio, Image, Markdown, display  # only in notebooks
 
-        items = [("figure", f) for f in self.figures] + [("audio", a) for a in self.audio]
-        for kind, item in items[self._shown:]:
+        shown_figures, shown_audio = self._shown
+        items = ([("figure", f) for f in self.figures[shown_figures:]]
+                 + [("audio", a) for a in self.audio[shown_audio:]])
+        for kind, item in items:
             display(Markdown(f"*{item['caption']}*"))
             path = self.out_dir / item["file"]
             display(Image(filename=str(path)) if kind == "figure" else Audio(filename=str(path)))
-        self._shown = len(items)
+        self._shown = (len(self.figures), len(self.audio))
 
     def map(self, caption: str, coords, labels, clips, *, max_points: int = 120) -> None:
         """An interactive 2-D map for the report: each point is a clip (a :class:`~dl4mir.data.dataset.Clip`
