@@ -191,7 +191,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the WAV file to write (required)")
     p.set_defaults(func=cmd_synth_render)
     p = ssub.add_parser("match", help="find the patch whose note sounds like a target (gradient descent through the "
-                                      "synth from random starting patches, or from --init)")
+                                      "synth from random starting patches, from --init, or from an estimator's "
+                                      "guess with --model)")
     p.add_argument("target", help="the audio file to match (mixed to mono, resampled to --sample-rate)")
     p.add_argument("--synth", default="fm", help=synth_help)
     p.add_argument("--out", required=True, help="folder for patch.json and match.wav (required)")

@@ -10,7 +10,7 @@
 import numpy as np
 
 from dl4mir.lessons import notebook_context, run_lesson, synth_programming
-from dl4mir.lessons.budgets import per_profile
+from dl4mir.lessons.budgets import SYNTH_PROGRAMMING, per_profile
 from dl4mir.synth import patches
 
 ctx = notebook_context("synth-programming")
@@ -29,7 +29,7 @@ ctx.show()
 # against the simplest guess: the training patches' mean.
 
 # %%
-found = synth_programming.estimate(ctx, "harmonic-noise", per_profile(synth_programming.BUDGET, ctx.profile))
+found = synth_programming.estimate(ctx, "harmonic-noise", per_profile(SYNTH_PROGRAMMING, ctx.profile))
 for name in ("mean", "mlp", "cnn"):
     print(f"{name:5s} LSD {found[name]['lsd_db']:.1f} dB, parameter MAE {found[name]['param_mae']:.3f}")
 

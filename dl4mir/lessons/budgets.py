@@ -18,6 +18,17 @@ QUICK_STEPS = 6
 N_LISTEN = {"quick": 4, "default": 16, "full": 32}
 # conditional samples drawn per effect in the VAE/GAN lesson
 SAMPLES_PER_EFFECT = {"quick": 4, "default": 12, "full": 24}
+# tempo-ssl: epochs of the self-supervised tempo models and of pitch-ssl, optimizer steps of each fine-tuning /
+# labels-only run (default cut from 40 / 12 / 200 to keep the lesson under 90 s: BENCHMARKS.md)
+TEMPO_SSL = {"quick": {"ssl": 8, "pitch": 4, "fine_tune_steps": 40},
+             "default": {"ssl": 18, "pitch": 6, "fine_tune_steps": 100},
+             "full": {"ssl": 100, "pitch": 40, "fine_tune_steps": 400}}
+# synth-programming: estimator epochs, held-out notes refined and the steps of each refinement, the violin match's
+# steps and random starts
+SYNTH_PROGRAMMING = {
+    "quick": {"epochs": 2, "refine_notes": 1, "refine_steps": 5, "match_steps": 5, "restarts": 2},
+    "default": {"epochs": 15, "refine_notes": 2, "refine_steps": 100, "match_steps": 80, "restarts": 3},
+    "full": {"epochs": 100, "refine_notes": 8, "refine_steps": 300, "match_steps": 300, "restarts": 8}}
 
 
 def epochs(lesson: str, profile: str) -> dict:

@@ -14,16 +14,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dl4mir.lessons.budgets import per_profile
+from dl4mir.lessons.budgets import SYNTH_PROGRAMMING, per_profile
 from dl4mir.metrics import synth_lsd
 from dl4mir.report import plots
 from dl4mir.synth import patches
 from dl4mir.synth.matching import match, render_units
 from dl4mir.train.data import prepare
 
-BUDGET = {"quick": {"epochs": 2, "refine_notes": 1, "refine_steps": 5, "match_steps": 5, "restarts": 2},
-          "default": {"epochs": 15, "refine_notes": 2, "refine_steps": 100, "match_steps": 80, "restarts": 3},
-          "full": {"epochs": 100, "refine_notes": 8, "refine_steps": 300, "match_steps": 300, "restarts": 8}}
 ESTIMATORS = ("synth-estimator-mlp", "synth-estimator")
 SR = 16000
 HEADLINE = {
@@ -102,7 +99,7 @@ def violin(ctx, budget: dict) -> dict:
 
 
 def run(ctx) -> dict:
-    budget = per_profile(BUDGET, ctx.profile)
+    budget = per_profile(SYNTH_PROGRAMMING, ctx.profile)
     results, refined = {}, {}
     for synth in patches.SPACES:
         results[synth] = estimate(ctx, synth, budget)

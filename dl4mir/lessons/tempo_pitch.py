@@ -22,7 +22,7 @@ from dl4mir.features import rhythm as R
 from dl4mir.features import spectral as F
 from dl4mir.features.control import f0_track
 from dl4mir.features.madmom_tempo import madmom_tempi
-from dl4mir.lessons.budgets import per_profile
+from dl4mir.lessons.budgets import TEMPO_SSL, per_profile
 from dl4mir.metrics import pitch_accuracy, tempo_accuracy
 from dl4mir.models import build_model, pitch_ssl, tempo_ssl
 from dl4mir.report import plots
@@ -30,9 +30,6 @@ from dl4mir.train.data import prepare
 
 LABEL_COUNTS = (5, 10, 20, 50)  # and "all"
 DISTRIBUTIONS = {"log-uniform": "rhythms", "gtzan": "rhythms-gtzan"}  # the unlabelled grooves tempo-ssl learns from
-EPOCHS = {"quick": {"ssl": 8, "pitch": 4, "fine_tune_steps": 40},
-          "default": {"ssl": 18, "pitch": 6, "fine_tune_steps": 100},
-          "full": {"ssl": 100, "pitch": 40, "fine_tune_steps": 400}}
 HEADLINE = {"classic_acc1": "classic estimator (librosa's method): tempo Acc1 on held-out grooves",
             "classic_acc2": "classic estimator: tempo Acc2",
             "madmom_acc1": "madmom (RNN beat activations + comb filters): tempo Acc1",
@@ -166,7 +163,7 @@ def listen(ctx, data, rows, true_bpm, classic_bpm, n: int = 2) -> None:
 
 
 def run(ctx) -> dict:
-    budget = per_profile(EPOCHS, ctx.profile)
+    budget = per_profile(TEMPO_SSL, ctx.profile)
     data = tempo_data(ctx)
     bpm = np.asarray(data.labels["tempo_bpm"], dtype=float)
     test = data.rows("test")
