@@ -15,11 +15,12 @@ random patches of each synth at 220 Hz, and on a sound no synth made — the rea
 ``../shared/fixtures`` (string 6, fret 22: D4), first 1.5 s at 16 kHz — with each synth: LSD (dB and Faronbi et al.'s
 squared log10 power) of the best starting patch and of the match, seconds per match.
 
-``--estimate``: per synth, ``synth-estimator`` (CNN) and ``synth-estimator-mlp`` trained on the default
-``synth-presets`` (patches held out whole) through ``train_model``; on the held-out notes: parameter MAE, and the LSD
-between the note rendered from the true patch and from the predicted one (the same noise), against predicting every
-note the training patches' mean; then estimate + refine (:func:`dl4mir.synth.matching.match` from the CNN's
-prediction) on the first held-out notes: LSD before / after and the share it lowered.
+``--estimate``: the ``synth-programming`` lesson's ``estimate`` and ``refine`` with a larger budget: per synth,
+``synth-estimator`` (CNN) and ``synth-estimator-mlp`` trained on the default ``synth-presets`` (patches held out
+whole); on the held-out notes: parameter MAE, and the LSD between the note rendered from the true patch and from the
+predicted one (the same noise), against predicting every note the training patches' mean; then estimate + refine
+(:func:`dl4mir.synth.matching.match` from the CNN's prediction) on the first held-out notes: LSD before / after and
+the share it lowered.
 """
 from __future__ import annotations
 
@@ -134,47 +135,26 @@ def matching(args) -> None:
 
 def estimation(args) -> None:
     import tempfile
+    from pathlib import Path
 
-    from dl4mir.metrics import synth_lsd
-    from dl4mir.synth.matching import match, render_units
-    from dl4mir.train import train_model
-    from dl4mir.train.data import prepare
+    from dl4mir.lessons import LessonContext, synth_programming
 
-    for synth in patches.SPACES:
-        data = prepare(f"{synth}-params", profile="default", show_progress=False)
-        test, train = data.rows("test"), data.rows("train")
-        truth = data.y.numpy() * data.norm["target_std"] + data.norm["target_mean"]
-        f0, note = data.labels["f0_hz"], data.labels["note_s"]
-        n = int(round(args.sample_rate * 1.0))
-        render = lambda u, rows: render_units(synth, u, f0_hz=f0[rows], note_s=note[rows], sr=args.sample_rate,  # noqa: E731
-                                              n_samples=n)
-        target = render(truth[test], test)
-        mean = np.broadcast_to(truth[train].mean(axis=0), truth[test].shape)
-        base = synth_lsd(target, render(mean, test))
-        print(f"{synth}: {len(train)} training / {len(test)} held-out notes, {truth.shape[1]} parameters; "
-              f"predicting the training mean: MAE {np.abs(mean - truth[test]).mean():.3f}, LSD "
-              f"{base['lsd_db'].mean():.1f} dB ({base['lsd_log10_power_sq'].mean():.2f})")
-        for model in ("synth-estimator", "synth-estimator-mlp"):
-            with tempfile.TemporaryDirectory() as tmp:
-                trained = train_model(model, data, out=tmp, train={"epochs": args.epochs, "lr": 1e-3,
-                                                                   "batch_size": 32, "export": "none"})
-            with torch.no_grad():
-                pred = trained.model.eval().params(data.X[test]).numpy()
-            lsd = synth_lsd(target, render(pred, test))
-            print(f"  {model:20s} MAE {np.abs(pred - truth[test]).mean():.3f}, LSD {lsd['lsd_db'].mean():.1f} dB "
-                  f"({lsd['lsd_log10_power_sq'].mean():.2f}), {trained.summary['seconds']:.0f} s training")
-            if model == "synth-estimator":
-                cnn = pred
-        before, after = [], []
-        for i in range(min(args.refine, len(test))):
-            start = patches.denormalize(cnn[i], synth)
-            m = match(target[i], synth=synth, sr=args.sample_rate, f0_hz=float(f0[test[i]]),
-                      note_s=float(note[test[i]]), init=start, steps=args.steps, restarts=1)
-            before.append(m.lsd_start["lsd_db"])
-            after.append(m.lsd_end["lsd_db"])
-        lowered = np.mean(np.array(after) < np.array(before))
-        print(f"  estimate + refine ({args.steps} steps) on {len(before)} held-out notes: LSD "
-              f"{np.mean(before):.1f} → {np.mean(after):.1f} dB, lowered on {lowered:.0%}")
+    budget = {"epochs": args.epochs, "refine_notes": args.refine, "refine_steps": args.steps}
+    with tempfile.TemporaryDirectory() as tmp:  # the lesson's functions, so the figures are the lesson's
+        ctx = LessonContext(out_dir=Path(tmp), profile="default", show_progress=False)
+        for synth in patches.SPACES:
+            scores, notes = synth_programming.estimate(ctx, synth, budget)
+            print(f"{synth}: {scores['n_train']} training / {scores['n_test']} held-out notes, {scores['n_params']} "
+                  "parameters")
+            for key, name in (("mean", "the training mean"), ("mlp", "synth-estimator-mlp"),
+                              ("cnn", "synth-estimator")):
+                r = scores[key]
+                print(f"  {name:20s} MAE {r['param_mae']:.3f}, LSD {r['lsd_db']:.1f} dB "
+                      f"({r['lsd_log10_power_sq']:.2f})")
+            refined = synth_programming.refine(ctx, synth, notes, budget)
+            before, after = np.array(refined["before_db"]), np.array(refined["after_db"])
+            print(f"  estimate + refine ({args.steps} steps) on {len(before)} held-out notes: LSD "
+                  f"{before.mean():.1f} → {after.mean():.1f} dB, lowered on {np.mean(after < before):.0%}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import torch
 
 from dl4mir.data import get_dataset
 from dl4mir.audio import resample
-from dl4mir.features.madmom_tempo import _processors, madmom, madmom_tempi
+from dl4mir.features.madmom_tempo import beat_processor, madmom, madmom_tempi, tempo_processor
 from dl4mir.features.rhythm import tempo
 from dl4mir.lessons import LessonContext, run_lesson, tempo_pitch
 from dl4mir.metrics import tempo_accuracy
@@ -61,7 +61,7 @@ def main() -> None:
         print(f"{name:30s} Acc1 {acc['acc1']:.1%}  Acc2 {acc['acc2']:.1%}  ({ranges}, Acc1/Acc2)  "
               f"{len(audio) / dt:.1f} files/s, {1e3 * dt / len(audio):.1f} ms per {seconds / len(audio):.0f} s file")
 
-    beats, comb = _processors(40.0, 250.0)
+    beats, comb = beat_processor(), tempo_processor(40.0, 250.0)
     shipped = lambda ys: [float(comb(beats(madmom.audio.signal.Signal(  # noqa: E731
         resample(y, orig_sr=22050, target_sr=44100).astype(np.float32), sample_rate=44100, num_channels=1)))[0, 0])
         for y in ys]

@@ -641,15 +641,12 @@ def cmd_synth_match(args) -> int:
         init = patches.load(args.init, synth)
     f0_hz = args.f0_hz
     if f0_hz is None:
-        import numpy as np
-
         from dl4mir.errors import ParameterError
-        from dl4mir.features.control import f0_track
+        from dl4mir.features.control import note_f0
 
-        f0, voiced = f0_track(y=y, sr=sr)
-        if not voiced.any():
+        f0_hz = note_f0(y=y, sr=sr)
+        if f0_hz is None:
             raise ParameterError(f"{args.target}: no pitch found; give its f0 with --f0-hz")
-        f0_hz = float(np.median(f0[voiced]))
     result = match(y, synth=synth, sr=sr, f0_hz=f0_hz, note_s=args.note_s, init=init, steps=args.steps,
                    restarts=args.restarts, seed=args.seed)
     out = Path(args.out)

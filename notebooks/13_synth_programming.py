@@ -29,7 +29,7 @@ ctx.show()
 # against the simplest guess: the training patches' mean.
 
 # %%
-found = synth_programming.estimate(ctx, "harmonic-noise", per_profile(SYNTH_PROGRAMMING, ctx.profile))
+found, _ = synth_programming.estimate(ctx, "harmonic-noise", per_profile(SYNTH_PROGRAMMING, ctx.profile))
 for name in ("mean", "mlp", "cnn"):
     print(f"{name:5s} LSD {found[name]['lsd_db']:.1f} dB, parameter MAE {found[name]['param_mae']:.3f}")
 

@@ -126,10 +126,11 @@ def test_madmom_networks_run_batched_give_madmoms_own_activations_and_tempi():
     import madmom
 
     from dl4mir.audio import resample
-    from dl4mir.features.madmom_tempo import SAMPLE_RATE, _processors, beat_activations, features, madmom_tempi
+    from dl4mir.features.madmom_tempo import (SAMPLE_RATE, beat_activations, beat_processor, features,
+                                             madmom_tempi, tempo_processor)
 
     ys = [clicks(b, seconds=s, seed=k) for k, (b, s) in enumerate([(76.0, 4.0), (133.0, 4.0), (101.0, 5.0)])]
-    beats, tempo = _processors(40.0, 250.0)
+    beats, tempo = beat_processor(), tempo_processor(40.0, 250.0)
     signals = [madmom.audio.signal.Signal(
         resample(y, orig_sr=SR, target_sr=SAMPLE_RATE).astype(np.float32), sample_rate=SAMPLE_RATE, num_channels=1) for y in ys]
     inputs = [features(y=y, sr=SR) for y in ys[:2]]  # before madmom's own run: its filterbank built here

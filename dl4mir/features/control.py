@@ -72,6 +72,12 @@ def f0_track(*, y: np.ndarray, sr: float, frame_rate_hz: float = CONTROL_RATE_HZ
     return 2.0 ** log_f0, np.interp(times, track_t, voiced.astype(float)) >= 0.5
 
 
+def note_f0(*, y: np.ndarray, sr: float, method: str = "swift-f0") -> float | None:
+    """One note's f0 in Hz: the median of :func:`f0_track` over its voiced frames, ``None`` if none is voiced."""
+    f0, voiced = f0_track(y=y, sr=sr, method=method)
+    return float(np.median(f0[voiced])) if voiced.any() else None
+
+
 def a_weighting_db(frequencies_hz) -> np.ndarray:
     """IEC 61672's A-weighting in dB (0 dB at 1 kHz; the pole frequencies to librosa's precision)."""
     f2 = np.asarray(frequencies_hz, dtype=float) ** 2

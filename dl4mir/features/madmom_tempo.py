@@ -49,10 +49,16 @@ GATES = ("input_gate", "forget_gate", "cell", "output_gate")
 
 
 @lru_cache(maxsize=1)
-def _processors(min_bpm: float, max_bpm: float):
+def beat_processor() -> RNNBeatProcessor:
+    """madmom's offline beat processor as shipped (its pre-processing and eight BLSTMs): loaded once."""
+    return RNNBeatProcessor()
+
+
+@lru_cache(maxsize=4)
+def tempo_processor(min_bpm: float, max_bpm: float) -> TempoEstimationProcessor:
     with warnings.catch_warnings():  # madmom 0.17 warns about its own default histogram argument
         warnings.simplefilter("ignore")
-        return RNNBeatProcessor(), TempoEstimationProcessor(fps=100, min_bpm=min_bpm, max_bpm=max_bpm)
+        return TempoEstimationProcessor(fps=100, min_bpm=min_bpm, max_bpm=max_bpm)
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +67,7 @@ def _ensemble() -> tuple[list[dict], tuple[torch.Tensor, torch.Tensor]]:
     ``D = 2·8``, input weights ``(D, in, 4H)`` and recurrent weights ``(D, H, 4H)`` of the gates in
     :data:`GATES` order, biases ``(D, 4H)``, peepholes ``(D, 3, H)`` (input, forget, output gate); then the
     sigmoid output layer ``(8, 2H, 1)``, ``(8, 1)``."""
-    networks = _processors(40.0, 250.0)[0].processors[-1].processors[0].processors
+    networks = beat_processor().processors[-1].processors[0].processors
     layers = []
     for depth in range(len(networks[0].layers) - 1):
         lstms = [getattr(net.layers[depth], side) for side in ("fwd_layer", "bwd_layer") for net in networks]
@@ -131,7 +137,7 @@ def features(*, y: np.ndarray, sr: float) -> np.ndarray:
         y = resample(y, orig_sr=sr, target_sr=SAMPLE_RATE).astype(np.float32)
     signal = madmom.audio.signal.Signal(y, sample_rate=SAMPLE_RATE, num_channels=1)
     parts = []
-    for chain in _processors(40.0, 250.0)[0].processors[0].processors[1].processors:  # one per frame size
+    for chain in beat_processor().processors[0].processors[1].processors:  # one per frame size
         framer, _, filt, log, diff = chain.processors
         n = framer.frame_size
         frames = FramedSignal(signal, frame_size=n, fps=framer.fps, origin=framer.origin, end=framer.end,
@@ -157,7 +163,7 @@ def madmom_tempi(signals, *, sr: float, min_bpm: float = 40.0, max_bpm: float = 
     (:func:`features`), its trained BLSTMs batched over clips of equal length (:func:`beat_activations`), its
     comb-filter tempo estimator — each parity-tested against madmom's own processors."""
     inputs = [features(y=y, sr=sr) for y in signals]
-    tempo = _processors(float(min_bpm), float(max_bpm))[1]
+    tempo = tempo_processor(float(min_bpm), float(max_bpm))
     bpm = np.zeros(len(inputs))
     for n_frames in sorted({len(f) for f in inputs}):
         same = [k for k, f in enumerate(inputs) if len(f) == n_frames]

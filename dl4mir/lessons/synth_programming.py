@@ -33,9 +33,9 @@ HEADLINE = {
 }
 
 
-def estimate(ctx, synth: str, budget: dict) -> dict:
-    """Train both estimators for ``synth`` and score their held-out patches by LSD; returns figures and what the
-    refinement needs (the CNN's predictions, the targets)."""
+def estimate(ctx, synth: str, budget: dict) -> tuple[dict, dict]:
+    """Train both estimators for ``synth`` and score their held-out patches by LSD: ``(scores, held-out notes)``,
+    the second what :func:`refine` starts from (the targets, their f0 and release, the CNN's predictions)."""
     data = prepare(f"{synth}-params", profile=ctx.profile, show_progress=ctx.show_progress)
     test, train = data.rows("test"), data.rows("train")
     truth = data.y.numpy() * data.norm["target_std"] + data.norm["target_mean"]
@@ -55,9 +55,7 @@ def estimate(ctx, synth: str, budget: dict) -> dict:
         with torch.no_grad():
             pred = trained.model.eval().params(data.X[test]).numpy()
         out["mlp" if name.endswith("mlp") else "cnn"] = _scores(target, render(pred), pred, truth[test])
-        if name == "synth-estimator":
-            out["_cnn_units"], out["_target"], out["_f0"], out["_note"] = pred, target, f0, note
-    return out
+    return out, {"target": target, "f0_hz": f0, "note_s": note, "cnn_units": pred}  # the CNN trains last
 
 
 def _scores(target, audio, units, truth) -> dict:
@@ -66,16 +64,17 @@ def _scores(target, audio, units, truth) -> dict:
             "param_mae": float(np.abs(units - truth).mean())}
 
 
-def refine(ctx, synth: str, found: dict, budget: dict) -> dict:
-    """Estimate + refine on the first held-out notes; the last one's target and refined match as WAVs."""
+def refine(ctx, synth: str, notes: dict, budget: dict) -> dict:
+    """Estimate + refine on the first held-out ``notes`` (from :func:`estimate`); the last one's target and refined
+    match as WAVs."""
     before, after = [], []
-    for i in range(min(budget["refine_notes"], found["n_test"])):
-        m = match(found["_target"][i], synth=synth, sr=SR, f0_hz=float(found["_f0"][i]),
-                  note_s=float(found["_note"][i]), init=patches.denormalize(found["_cnn_units"][i], synth),
+    for i in range(min(budget["refine_notes"], len(notes["target"]))):
+        m = match(notes["target"][i], synth=synth, sr=SR, f0_hz=float(notes["f0_hz"][i]),
+                  note_s=float(notes["note_s"][i]), init=patches.denormalize(notes["cnn_units"][i], synth),
                   steps=budget["refine_steps"], restarts=1, seed=ctx.seed)
         before.append(m.lsd_start["lsd_db"])
         after.append(m.lsd_end["lsd_db"])
-    ctx.wav(f"{synth}_target", found["_target"][i], SR, f"{synth}: a held-out patch's note")
+    ctx.wav(f"{synth}_target", notes["target"][i], SR, f"{synth}: a held-out patch's note")
     ctx.wav(f"{synth}_refined", m.audio, SR, f"{synth}: the CNN's estimate refined through the synth "
                                              f"(LSD {before[-1]:.1f} → {after[-1]:.1f} dB)")
     return {"before_db": before, "after_db": after}
@@ -102,9 +101,8 @@ def run(ctx) -> dict:
     budget = per_profile(SYNTH_PROGRAMMING, ctx.profile)
     results, refined = {}, {}
     for synth in patches.SPACES:
-        results[synth] = estimate(ctx, synth, budget)
-        refined[synth] = refine(ctx, synth, results[synth], budget)
-        results[synth] = {k: v for k, v in results[synth].items() if not k.startswith("_")}
+        results[synth], notes = estimate(ctx, synth, budget)
+        refined[synth] = refine(ctx, synth, notes, budget)
     matched = violin(ctx, budget)
     names = [f"{s} {k}" for s in patches.SPACES for k in ("mean", "MLP", "CNN")]
     values = [results[s][k]["lsd_db"] for s in patches.SPACES for k in ("mean", "mlp", "cnn")]

@@ -20,7 +20,7 @@ import torch
 from dl4mir.data.egfxset import midi_to_hz
 from dl4mir.features import rhythm as R
 from dl4mir.features import spectral as F
-from dl4mir.features.control import f0_track
+from dl4mir.features.control import note_f0
 from dl4mir.features.madmom_tempo import madmom_tempi
 from dl4mir.lessons.budgets import TEMPO_SSL, per_profile
 from dl4mir.metrics import pitch_accuracy, tempo_accuracy
@@ -140,10 +140,7 @@ def pitch_study(ctx, budget: dict, seed: int) -> tuple[dict, tuple]:
             codes_held_out = codes[held_out]
     clips = {c.clip_id: c for c in ctx.dataset(ctx.instruments).clips}
     audio = [clips[data.clip_ids[r]].load(sr=16000)[0] for r in held_out]
-    swift = []
-    for y in audio:
-        f0, voiced = f0_track(y=y, sr=16000, method="swift-f0")
-        swift.append(float(np.median(f0[voiced])) if voiced.any() else 0.0)  # 0 Hz: said unvoiced
+    swift = [note_f0(y=y, sr=16000) or 0.0 for y in audio]  # 0 Hz: said unvoiced
     yin = [float(np.median(F.yin(y, fmin=40.0, fmax=2100.0, sr=16000, frame_length=2048))) for y in audio]
     result["yin"] = pitch_accuracy(midi_to_hz(midi[held_out]), np.array(yin))
     result["swift_f0"] = pitch_accuracy(midi_to_hz(midi[held_out]), np.array(swift))

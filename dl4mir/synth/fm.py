@@ -92,8 +92,6 @@ def fm(*, f0_hz, ratios: torch.Tensor, levels: torch.Tensor, sample_rate: float,
                 room = room / len(mods[k + 1])
                 index = torch.minimum(index, room[:, None])
                 edge = edge + (torch.minimum(peak[:, m], room) + SIDEBAND_MARGIN) * top[m]
-            else:
-                edge = edge + (peak[:, m] + SIDEBAND_MARGIN) * top[m]
             phase_mod = phase_mod + index * signal
         top[k] = edge
         y = torch.sin(2 * torch.pi * cycles[:, k].to(dtype) + phase_mod)

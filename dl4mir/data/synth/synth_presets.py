@@ -77,7 +77,6 @@ def draw_patch(synth: str, index: int, seed: int) -> dict[str, float]:
 
 def render(task, config: SynthPresetsConfig):
     synth, index = task
-    torch.set_num_threads(1)  # one process per core renders; small batches gain nothing from more threads
     patch = draw_patch(synth, index, config.seed)
     f0 = torch.tensor([midi_to_hz(m) for m in config.midi], dtype=torch.float32)
     params = {k: torch.full((len(f0),), v, dtype=torch.float32) for k, v in patch.items()}
