@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
                                "synth parameters (a note's log-mel → its patch in [0, 1]): synth-estimator (CNN), "
                                "synth-estimator-mlp, on the tasks fm-params, harmonic-noise-params, subtractive-params "
                                "(synth-presets)\n"
+                               "waveform VAE (audio crops of any dataset, e.g. --data folder:PATH; no task): rave, "
+                               "trained with dl4mir/models/configs/rave-small.toml (its steps, learning rate and "
+                               "batch size) unless --config names another, e.g. rave-v2.toml (RAVE v2's sizes, for "
+                               "a GPU); `dl4mir export rave RUN --streaming` makes it live\n"
                                "tasks: effect, effect_type, pickup, string, midi (regression) on guitar-fx or "
                                "egfxset:PATH; family, instrument on instruments or tinysol:PATH; vowel on vowels; "
                                "genre on gtzan:PATH (fault-filtered split if its lists are in PATH); tempo (regression) on "
@@ -105,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
                                "          dl4mir train gan --config gan.toml   ([model] and [train] tables)",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tr.add_argument("model", help="model name (see the list below)")
-    tr.add_argument("--task", default="effect", help="what to learn (see the list below; default: %(default)s)")
+    tr.add_argument("--task", default=None,
+                    help="what to learn (see the list below; default: effect, or audio for rave)")
     tr.add_argument("--data", default=None, help="dataset (default: the task's synthetic one), e.g. egfxset:PATH")
     tr.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                     help="size of a synthetic dataset (default: %(default)s)")
@@ -218,31 +223,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the draw (default: %(default)s)")
     p.set_defaults(func=cmd_synth_example)
 
-    gen = sub.add_parser("generate", help="make sounds with a trained generative model (VAE, CVAE, GAN, AE)",
-                         description="Writes WAV files (Griffin-Lim phase) and a figure of the spectrograms made "
-                                     "(seconds × Hz). Files are named after what made them (condition, seed, "
-                                     "inputs); without --out every invocation gets a new folder.")
+    gen = sub.add_parser("generate", help="make sounds with a trained generative model (VAE, CVAE, GAN, AE, RAVE)",
+                         description="Writes WAV files (Griffin-Lim phase for the spectrogram models; RAVE makes "
+                                     "waveforms itself) and a figure of the spectrograms made (seconds × Hz). Files "
+                                     "are named after what made them (condition, seed, inputs); without --out every "
+                                     "invocation gets a new folder.")
     gsub = gen.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = gsub.add_parser("sample", help="draw from the prior (VAE, CVAE) or the generator (GAN)")
+    p = gsub.add_parser("sample", help="draw from the prior (VAE, CVAE, RAVE) or the generator (GAN)")
     p.add_argument("--n", type=int, default=4, help="how many sounds (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the draws (default: %(default)s)")
+    p.add_argument("--duration-s", type=float, default=None,
+                   help="length of each sound in seconds, RAVE only (default: 2.0)")
     p = gsub.add_parser("interpolate", help="walk the latent path between two audio files (AE, VAE, CVAE)")
     p.add_argument("a", help="audio file at the start of the path (its first 1.008 s are used)")
     p.add_argument("b", help="audio file at the end of the path")
     p.add_argument("--steps", type=int, default=8, help="points on the path, ends included (default: %(default)s)")
     p.add_argument("--method", default="linear", choices=("linear", "slerp"),
                    help="straight line or spherical path between the codes (default: %(default)s)")
-    p = gsub.add_parser("transfer", help="move audio files from one class to another, e.g. --from clean --to chorus")
-    p.add_argument("files", nargs="+", help="audio files to move (their first 1.008 s are used)")
-    p.add_argument("--from", dest="source", required=True, help="the class the files are in, e.g. clean")
-    p.add_argument("--to", dest="target", required=True, help="the class to move them to, e.g. chorus")
+    p = gsub.add_parser("transfer", help="move audio files from one class to another, e.g. --from clean --to chorus; "
+                                         "with RAVE: timbre transfer, each file played through the model")
+    p.add_argument("files", nargs="+", help="audio files to move (their first 1.008 s; RAVE: the whole file)")
+    p.add_argument("--from", dest="source", default=None,
+                   help="the class the files are in, e.g. clean; spectrogram models only (default: none)")
+    p.add_argument("--to", dest="target", default=None,
+                   help="the class to move them to, e.g. chorus; spectrogram models only (default: none)")
+    p.add_argument("--latents", type=int, default=None,
+                   help="RAVE: decode only the first N principal latent dimensions (default: all)")
     p.add_argument("--alpha", type=float, default=1.0,
                    help="how far along the attribute vector, AE/VAE only (default: %(default)s)")
     p.add_argument("--data", default=None, help="dataset for the attribute vector (default: the model's)")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                    help="profile of that dataset, if synthetic (default: %(default)s)")
     for p in gsub.choices.values():
-        p.add_argument("--model", required=True, help="an export folder (OUT/export of `dl4mir train`)")
+        p.add_argument("--model", required=True,
+                       help="an export folder (OUT/export of `dl4mir train`), or for RAVE the run folder OUT")
         p.add_argument("--out", default=None,
                        help="output folder (default: a new runs/generate/<action>-<settings>[-N] per invocation)")
         p.add_argument("--n-iter", type=int, default=64, help="Griffin-Lim iterations (default: %(default)s)")
@@ -250,6 +264,22 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--condition", default=None,
                            help="class to generate, needed by conditional models, e.g. chorus (default: none)")
     gen.set_defaults(func=cmd_generate)
+
+    exp = sub.add_parser("export", help="write a trained model in the form live hosts load (RAVE: streaming)",
+                         description="Writes rave_live.ts (TorchScript with encode, decode and forward methods and "
+                                     "sample_rate, block_size, n_latents and delay attributes, as nn~ and neutone "
+                                     "load) and rave_live.pt2 (torch.export of forward on one block). Both stream: "
+                                     "each call takes block_size samples and continues the last call.")
+    exp.add_argument("model", choices=("rave",), help="the model family (rave)")
+    exp.add_argument("run", help="the run folder `dl4mir train rave` wrote, or its export/ folder")
+    exp.add_argument("--streaming", action="store_true",
+                     help="the streaming export, block by block (default: off; required: it is the only export "
+                          "besides the weights already in RUN/export)")
+    exp.add_argument("--latents", type=int, default=None,
+                     help="latent dimensions to keep (principal components; default: as many as keep 99%% of the "
+                          "latent variance)")
+    exp.add_argument("--out", default=None, help="output folder (default: the run's export/ folder)")
+    exp.set_defaults(func=cmd_export)
 
     lessons = sub.add_parser("lessons", help="list the course's lessons or run one",
                              description="Each lesson answers its question of the course on the embedded data (or "
@@ -482,19 +512,51 @@ def _new_folder(base) -> "Path":
     return path
 
 
+def cmd_export(args) -> int:
+    from dl4mir.errors import ConfigError
+    from dl4mir.generate import waveform
+
+    if not args.streaming:
+        raise ConfigError("say --streaming: the streaming export is the only one (the weights are in RUN/export)")
+    for kind, path in waveform.export_streaming(args.run, args.out, n_latents=args.latents).items():
+        print(f"wrote {path} ({kind})")
+    return 0
+
+
 def cmd_generate(args) -> int:
     from pathlib import Path
 
-    from dl4mir.generate import commands
+    from dl4mir.errors import ConfigError
+    from dl4mir.generate import commands, waveform
+
+    rave = waveform.is_waveform_model(args.model)
+    if args.action == "transfer" and not rave and (args.source is None or args.target is None):
+        raise ConfigError("transfer with a spectrogram model needs --from and --to (e.g. --from clean --to chorus)")
+    only = {"latents": "rave", "duration_s": "rave", "condition": "spectrogram", "source": "spectrogram",
+            "target": "spectrogram"}
+    for key, family in only.items():
+        if getattr(args, key, None) is not None and (family == "rave") != rave:
+            flag = {"source": "from", "target": "to"}.get(key, key).replace("_", "-")
+            raise ConfigError(f"--{flag} is for {'RAVE' if family == 'rave' else 'the spectrogram models'}; "
+                              f"{args.model} is {'a RAVE' if rave else 'a spectrogram model'}")
+    if rave and getattr(args, "method", "linear") != "linear":
+        raise ConfigError("RAVE interpolates its latent sequences on a straight line; leave out --method")
 
     if args.action == "sample":
         what = f"{args.condition or 'prior'}-seed{args.seed}"
     elif args.action == "interpolate":
         what = f"{Path(args.a).stem}-to-{Path(args.b).stem}"
     else:
-        what = f"{args.source}-to-{args.target}"
+        what = "timbre" if rave else f"{args.source}-to-{args.target}"
     out = Path(args.out) if args.out else _new_folder(Path("runs") / "generate" / f"{args.action}-{commands.slug(what)}")
-    if args.action == "sample":
+    if rave:
+        if args.action == "sample":
+            res = waveform.sample(args.model, out, n=args.n, seed=args.seed, duration_s=args.duration_s or 2.0)
+        elif args.action == "interpolate":
+            res = waveform.interpolate(args.model, args.a, args.b, out, steps=args.steps)
+        else:
+            res = waveform.transfer(args.model, args.files, out, n_dims=args.latents)
+    elif args.action == "sample":
         res = commands.sample(args.model, out, n=args.n, condition=args.condition, seed=args.seed, n_iter=args.n_iter)
     elif args.action == "interpolate":
         res = commands.interpolate(args.model, args.a, args.b, out, steps=args.steps, condition=args.condition,

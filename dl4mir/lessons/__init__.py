@@ -57,6 +57,8 @@ LESSONS = (
            "Does a nonlinear code beat PCA with as many numbers on a string it never heard?"),
     Lesson("vae-gan", "vae_gan", "10 · VAEs and GANs: sampling, interpolation, conditional generation",
            "Do generated notes sound like the effect asked for, and are they new rather than copies?"),
+    Lesson("rave", "rave", "11 · RAVE: a realtime waveform VAE",
+           "Does a waveform model beat spectrogram + Griffin-Lim? What can one do with its latent space?"),
     Lesson("tempo-ssl", "tempo_pitch", "12 · Tempo vs. Pitch: self-supervised tempo and pitch",
            "Can a model learn tempo (and pitch) without labels, from time-stretches (pitch-shifts) alone? "
            "How many labels does self-supervision save?"),

@@ -30,6 +30,12 @@ SYNTH_PROGRAMMING = {
     "default": {"epochs": 15, "refine_notes": 2, "refine_steps": 100, "match_steps": 80, "restarts": 3},
     "full": {"epochs": 100, "refine_notes": 8, "refine_steps": 300, "match_steps": 300, "restarts": 8}}
 
+# rave: optimizer steps of each phase (phase 1's β warm-up within it), the guitar files read per split, and the
+# held-out notes both RAVE and the CVAE reconstruct
+RAVE = {"quick": {"phase1": 6, "warmup": 3, "phase2": 3, "files": 40, "notes": 13},
+        "default": {"phase1": 250, "warmup": 125, "phase2": 40, "files": 300, "notes": 39},
+        "full": {"phase1": 20000, "warmup": 5000, "phase2": 10000, "files": None, "notes": 130}}
+
 
 def epochs(lesson: str, profile: str) -> dict:
     table = EPOCHS[lesson]

@@ -28,11 +28,14 @@ REGISTRY = {
     # synthesizer programming: a note's log-mel → its patch (Flow Synthesizer's baselines)
     "synth-estimator": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"encoder": "cnn"}),
     "synth-estimator-mlp": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"encoder": "mlp"}),
+    # a waveform VAE in the spirit of RAVE (Caillon & Esling 2021): learns from audio itself, streams in blocks
+    "rave": ("rave", "RAVE", "RAVEConfig", {}),
 }
 GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
 TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, on onset envelopes / constant-Q
 SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp")  # their own objective, on patch vectors
-CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS)
+WAVEFORM_GENERATIVE = ("rave",)  # on audio crops of any dataset
+CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS + WAVEFORM_GENERATIVE)
 
 
 def model_classes(name: str):

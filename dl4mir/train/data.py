@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import torch
 
-from dl4mir.audio import info
+from dl4mir.audio import BatchResult, info
 from dl4mir.augment import augment_batch
 from dl4mir.data import get_dataset
 from dl4mir.data.splits import default_split
-from dl4mir.errors import ConfigError
+from dl4mir.errors import ConfigError, DatasetError
 from dl4mir.features.bands import band_statistics, standardize_bands
 from dl4mir.features.cache import FeatureSpec, load_table
 from dl4mir.features.logmag import SPEC
@@ -43,6 +43,8 @@ TASKS = {t.name: t for t in (
     Task("tempo", "gtzan", "tempo_bpm", kind="regression", default_data="rhythms"),
     Task("pitch", "tinysol", "midi", kind="regression", default_data="instruments"),
     # a note → its patch's point in the unit cube, one synth at a time (their parameter vectors differ)
+    # the audio itself, from any dataset (RAVE): no label, no particular layout
+    Task("audio", "*", "", kind="generative"),
     *(Task(f"{synth}-params", "synth-presets", "params_unit", kind="regression", default_data="synth-presets",
            select=("synth", synth)) for synth in ("fm", "harmonic-noise", "subtractive")),
 )}
@@ -88,12 +90,18 @@ class TaskData:
     def targets(self, rows) -> torch.Tensor:
         return self.y[torch.as_tensor(rows)]
 
-    def batch(self, rows, augment_seed=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x, y)`` of ``rows``; ``augment`` transforms ``x`` on the fly, drawn from ``seed`` (the loop's
+        ``(seed, epoch, step)``, so a resumed run draws the same)."""
         idx = torch.as_tensor(np.asarray(rows))
         x = self.X[idx]
-        if augment_seed is not None:
-            x = augment_batch(x, self.feature_spec.name, seed=augment_seed)
+        if augment:
+            x = augment_batch(x, self.feature_spec.name, seed=seed)
         return x, self.y[idx]
+
+    def signature(self) -> list[int]:
+        """The input's shape, which a checkpoint must share to be resumed on this data."""
+        return list(self.X.shape[1:])
 
     def class_balance(self) -> dict:
         if self.classes is None:
@@ -138,6 +146,9 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     if task_name not in TASKS:
         raise ConfigError(f"unknown task {task_name!r}; choose from {', '.join(TASKS)}")
     task = TASKS[task_name]
+    if task.layout == "*" or input_kind == "audio":
+        raise ConfigError(f"task {task_name!r} with {input_kind} input: waveform models read audio crops "
+                          "(prepare_audio), not feature tables")
     if input_kind == "logmag":
         task = replace(task, kind="generative")
     if data is None and task.default_data is None:
@@ -199,3 +210,141 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     scalar = [k for k, v in (table.labels[0] if table.labels else {}).items() if isinstance(v, (str, int, float))]
     labels = {key: table.column(key) for key in scalar}
     return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm, labels)
+
+
+MAX_EVAL_CROPS = 64  # validation and test crops of an AudioCrops (from as many files, at most)
+
+
+@dataclass
+class AudioCrops:
+    """Waveforms for models that learn from audio itself (RAVE): every readable file of a dataset at one sample rate,
+    in memory, cut into crops of ``crop_samples``.  Training rows are drawn afresh each step (a file in proportion
+    to its length, then a position in it, from the loop's ``(seed, epoch, step)``); validation and test rows are
+    fixed crops.  Rows are numbered train, then val, then test."""
+
+    task: Task
+    audio: list[np.ndarray]  # one mono float32 array per file, at sr
+    files: list[str]
+    file_split: dict[str, np.ndarray]  # split -> indices into files
+    sr: int
+    crop_samples: int
+    failures: list[tuple[str, str]] = field(default_factory=list)  # files that could not be read, and why
+    eval_crops: dict[str, np.ndarray] = field(default_factory=dict)  # val/test -> (n, 2) (file, start)
+    classes = None
+    labels: dict = field(default_factory=dict)
+    norm: dict = field(default_factory=lambda: {"kind": "raw samples"})
+
+    def __post_init__(self):
+        for split in ("val", "test"):  # up to 4 crops per file, at most MAX_EVAL_CROPS per split, spread over files
+            crops = [(f, start) for f in self.file_split[split]
+                     for start in range(0, max(1, len(self.audio[f]) - self.crop_samples + 1), self.crop_samples)[:4]]
+            if len(crops) > MAX_EVAL_CROPS:
+                crops = [crops[int(i)] for i in np.linspace(0, len(crops) - 1, MAX_EVAL_CROPS)]
+            self.eval_crops[split] = np.array(crops, dtype=np.int64).reshape(-1, 2)
+        train_samples = sum(len(self.audio[f]) for f in self.file_split["train"])
+        self.n_train = max(1, train_samples // self.crop_samples)
+
+    task_kind = property(lambda self: self.task.kind)
+    feature_spec = property(lambda self: FeatureSpec("waveform", sr=self.sr, duration_s=self.crop_samples / self.sr))
+
+    def rows(self, split: str) -> np.ndarray:
+        n_val = len(self.eval_crops["val"])
+        start, n = {"train": (0, self.n_train), "val": (self.n_train, n_val),
+                    "test": (self.n_train + n_val, len(self.eval_crops["test"]))}[split]
+        return np.arange(start, start + n, dtype=np.int64)
+
+    def targets(self, rows) -> torch.Tensor:
+        return torch.zeros(len(rows), dtype=torch.long)
+
+    def _crop(self, f: int, start: int) -> np.ndarray:
+        y = self.audio[f][start:start + self.crop_samples]
+        return np.pad(y, (0, self.crop_samples - len(y)))
+
+    def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 1, crop_samples)`` crops; a training row without ``seed`` gets a crop fixed by its number."""
+        rows = np.asarray(rows)
+        train = self.file_split["train"]
+        lengths = np.array([len(self.audio[f]) for f in train], dtype=np.float64)
+        fixed = np.concatenate([self.eval_crops["val"], self.eval_crops["test"]])
+        out = []
+        for i, row in enumerate(rows):
+            if row < self.n_train:
+                rng = np.random.default_rng([*(seed or ()), int(row), i, 0 if seed is None else 1])
+                f = int(train[rng.choice(len(train), p=lengths / lengths.sum())])
+                start = int(rng.integers(0, max(1, len(self.audio[f]) - self.crop_samples + 1)))
+            else:
+                f, start = fixed[row - self.n_train]
+            out.append(self._crop(int(f), int(start)))
+        return torch.from_numpy(np.stack(out)[:, None]), self.targets(rows)
+
+    def signature(self) -> list:
+        return [self.sr, self.crop_samples, len(self.files)]
+
+    def input_shape(self) -> dict:
+        return {"sample_rate": self.sr, "crop_samples": self.crop_samples}
+
+    def export_meta(self, model) -> dict:
+        return {"model": getattr(model, "registry_name", type(model).__name__.lower()),
+                "model_config": asdict(model.cfg), "task": self.task.name, "kind": self.task.kind, "classes": None,
+                "feature_spec": str(self.feature_spec), "norm": self.norm, "sample_rate": self.sr}
+
+    def describe(self) -> str:
+        seconds = {s: sum(len(self.audio[f]) for f in files) / self.sr for s, files in self.file_split.items()}
+        text = (f"audio: {len(self.files)} files at {self.sr} Hz, {seconds['train'] / 60:.1f} min train / "
+                f"{seconds['val'] / 60:.1f} min val / {seconds['test'] / 60:.1f} min test; crops of "
+                f"{self.crop_samples} samples, {self.n_train} per epoch")
+        if self.failures:
+            text += "\n" + BatchResult(failures=self.failures).summary().split("\n", 1)[1].replace(
+                "FAILED", "not used, unreadable:")
+        return text
+
+
+def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profile: str = "default",
+                  test_group: str | None = None, max_files: int | None = None, min_train_samples: int = 0,
+                  show_progress: bool | None = None) -> AudioCrops:
+    """The audio of a dataset (default guitar-fx; ``folder:PATH`` for any folder of wav/flac/ogg/mp3, searched
+    recursively) resampled to ``sr``, split as the dataset's layout does (EGFxSet: test on string 5, validate on
+    another string; a folder: every tenth file validates, nothing is held out for testing).
+
+    Files that cannot be read are left out and listed (``AudioCrops.failures``); if none can be read, or the
+    training files hold less than ``min_train_samples`` (one batch of crops), it is an error naming the folder.
+    ``max_files``: use at most this many training files, spread evenly over the sorted clips (a lesson's budget);
+    validation and test read at most :data:`MAX_EVAL_CROPS` files each, as many as their crops need.
+    """
+    ds = get_dataset(data or "guitar-fx", profile=profile, show_progress=show_progress)
+    if not ds.clips:
+        raise DatasetError(f"{ds.root}: no audio files (wav, flac, ogg, mp3) in the folder or below it")
+    clips = sorted(ds.clips, key=lambda c: c.clip_id)
+    if ds.reader.name == "folder":
+        ids = [c.clip_id for c in clips]
+        val = ids[5::10] or ids[-1:]  # a folder of one file validates on that file
+        split = {"train": [i for i in ids if i not in val] or ids, "val": val, "test": []}
+    else:
+        plan = default_split(ds, test_group=test_group)
+        split = {"train": plan.folds[0]["train"], "val": plan.folds[0]["val"], "test": plan.test}
+    by_id = {c.clip_id: c for c in clips}
+    audio, files, file_split, result = [], [], {}, BatchResult()
+    for name, ids in split.items():
+        ids = sorted(ids)
+        limit = max_files if name == "train" else min(max_files or MAX_EVAL_CROPS, MAX_EVAL_CROPS)
+        if limit is not None and len(ids) > limit:
+            ids = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, limit)]
+        file_split[name] = []
+        for path, y, _ in result.each_loaded([by_id[i].path for i in ids], sr=sr):
+            if path not in files:
+                files.append(path)
+                audio.append(np.ascontiguousarray(y, dtype=np.float32))
+            file_split[name].append(files.index(path))
+        file_split[name] = np.array(file_split[name], dtype=np.int64)
+    if not files:
+        raise DatasetError(f"{ds.root}: none of its {len(clips)} audio file(s) could be read:\n{result.summary()}")
+    crops = AudioCrops(TASKS["audio"], audio, files, file_split, sr, crop_samples, result.failures)
+    train_samples = sum(len(audio[f]) for f in file_split["train"])
+    if train_samples < min_train_samples:
+        raise DatasetError(f"{ds.root}: its training files hold {train_samples / sr:.2f} s of audio, less than one "
+                           f"batch of crops ({min_train_samples / sr:.2f} s); add audio, or lower --batch-size or "
+                           "crop_samples")
+    if not len(file_split["val"]):
+        raise DatasetError(f"{ds.root}: no readable file left for validation:\n{result.summary()}")
+    return crops
+

@@ -54,6 +54,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     patience: int = 5  # epochs without validation improvement before stopping
     amp: bool = True  # mixed precision, CUDA only
+    amp_dtype: str = "float16"  # float16 (with loss scaling) | bfloat16 (float32's range: no scaling needed)
     device: str = "auto"
     seed: int = 0
     deterministic: bool = True
@@ -184,7 +185,8 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         return
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        # every key any row has (RAVE's phase 2 logs terms phase 1 does not), blank where a row lacks one
+        w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
         w.writeheader()
         w.writerows(rows)
     os.replace(tmp, path)
@@ -258,7 +260,7 @@ def _signature(model: nn.Module, data, cfg: TrainConfig, n_train: int) -> dict:
     """What a checkpoint must share with this run to be resumed: the same model on the same data with the same
     batches."""
     return {"model": type(model).__name__, "task": data.task.name, "train_rows": n_train,
-            "input_shape": list(data.X.shape[1:]), "batch_size": cfg.batch_size, "seed": cfg.seed,
+            "input_shape": data.signature(), "batch_size": cfg.batch_size, "seed": cfg.seed,
             "model_config": str(getattr(model, "cfg", ""))}
 
 
@@ -307,7 +309,10 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     use_amp = cfg.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    if cfg.amp_dtype not in ("float16", "bfloat16"):
+        raise ConfigError(f"amp_dtype {cfg.amp_dtype!r}: use float16 or bfloat16")
+    amp_dtype = getattr(torch, cfg.amp_dtype)
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
     opt = _optimizer(model, cfg, device)
     train_rows = data.rows("train")
     # Under DDP every rank must take the same number of steps (or the gradient all-reduce waits forever): each
@@ -342,10 +347,10 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
             rows = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             if len(rows) == 0:
                 continue
-            x, y = data.batch(rows, augment_seed=(cfg.seed, epoch, b) if cfg.augment else None)
+            x, y = data.batch(rows, seed=(cfg.seed, epoch, b), augment=cfg.augment)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             # 4. one step
-            with torch.autocast(device_type=device.type, enabled=use_amp):
+            with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
                 logs = objective(net, x, y, state["step"])
                 loss = logs.pop("loss")
             if not torch.isfinite(loss):
@@ -377,8 +382,10 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
             break
         _end_of_epoch(model, data, state, store, cfg, device, t_start)  # 5.
 
-    # 6. test with the best weights, export
+    # 6. test with the best weights, export (a model may first summarize its training data: RAVE's latent PCA)
     store.restore_best()
+    if hasattr(model, "after_training"):
+        model.after_training(data, device)
     test = evaluate(model, data, "test", device=device) if len(data.rows("test")) else None
     summary = {"steps": state["step"], "epochs": state["epoch"], "stopped_early": state["stopped_early"],
                "best_val": state["best"], "test": test, "epoch_log": state["epoch_log"],

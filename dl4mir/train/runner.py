@@ -30,7 +30,7 @@ from dl4mir.config import parse_overrides, read_toml
 from dl4mir.errors import ConfigError, TrainingError
 from dl4mir.models import build_model, input_kind, model_classes
 from dl4mir.train.checkpoint import load_exported
-from dl4mir.train.data import TaskData, prepare
+from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio
 from dl4mir.train.loop import TrainConfig, fit
 
 # settings that change how a run is carried out or where it stops, not what it computes: a resume may change them
@@ -47,9 +47,13 @@ def resolve_settings(model_name: str, *, config=None, overrides=None, explicit: 
     """``(model config keys, TrainConfig keys)`` from defaults < TOML ``config`` < ``overrides`` (``--set``
     strings) < ``explicit`` (a dict of either kind of key; the CLI passes only the flags a user typed).
 
-    Unknown keys are errors that say where they came from and which keys exist.
+    Unknown keys are errors that say where they came from and which keys exist.  A model may name its own default
+    TOML (``default_config``: RAVE's small configuration), used when ``config`` is ``None``.
     """
-    model_fields, train_fields = _fields(model_classes(model_name)[1]), _fields(TrainConfig)
+    cls, cfg_cls = model_classes(model_name)
+    model_fields, train_fields = _fields(cfg_cls), _fields(TrainConfig)
+    if config is None and getattr(cls, "default_config", None):
+        config = cls.default_config
     model_cfg, train_cfg = {}, {}
 
     def put(key, value, where):
@@ -197,17 +201,18 @@ class TrainedModel:
     resumed: bool
 
 
-def train_model(model: str, task: str | TaskData = "effect", *, data: str | None = None, profile: str = "default",
+def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, data: str | None = None, profile: str = "default",
                 out: str | os.PathLike | None = None, config=None, overrides=None, model_config: dict | None = None,
                 train: dict | None = None, resume: str = "auto", init_from: torch.nn.Module | None = None,
-                test_group: str | None = None, show_progress: bool | None = None) -> TrainedModel:
+                test_group: str | None = None, show_progress: bool | None = None, on_step=None) -> TrainedModel:
     """Build ``model`` for ``task``, train it with the one loop into ``out`` and export it.
 
     Parameters
     ----------
     model : a registered model name (``dl4mir.models.REGISTRY``), e.g. ``"cnn"``, ``"cvae"``.
-    task : a task name (``dl4mir.train.data.TASKS``), or a :class:`TaskData` already prepared (lessons reuse one
-        for several models).
+    task : a task name (``dl4mir.train.data.TASKS``), or a :class:`TaskData` / :class:`AudioCrops` already
+        prepared (lessons reuse one for several models); ``None``: the model's own (``audio`` for RAVE, else
+        ``effect``).
     data, profile : the dataset spec and profile when ``task`` is a name (default: the task's synthetic dataset).
     out : the run folder (default ``runs/train/<model>-<task>``).
     config, overrides, model_config, train : settings, lowest to highest precedence: a TOML file, ``--set``
@@ -215,20 +220,32 @@ def train_model(model: str, task: str | TaskData = "effect", *, data: str | None
     resume : ``"auto"``, ``"resume"`` or ``"fresh"`` (see :meth:`RunFolder.prepare`).
     init_from : a model of the same architecture whose weights are the starting point (fine-tuning).
     test_group : ``"KEY=VALUE[,VALUE]"``, the groups held out for testing instead of the layout's convention.
+    on_step : called with the step number after every optimizer step (see :func:`dl4mir.train.loop.fit`).
     """
-    task_name = task.task.name if isinstance(task, TaskData) else task
+    cls, cfg_cls = model_classes(model)
+    task = task if task is not None else getattr(cls, "default_task", "effect")
+    prepared = isinstance(task, (TaskData, AudioCrops))
+    task_name = task.task.name if prepared else task
     folder = RunFolder(out or Path("runs") / "train" / f"{model}-{task_name}")
     model_cfg, train_cfg = resolve_settings(model, config=config, overrides=overrides,
                                             explicit={**(model_config or {}), **(train or {})})
     cfg = TrainConfig(**train_cfg)
-    if isinstance(task, TaskData):
+    if prepared:
         task_data = task
+    elif input_kind(model) == "audio":  # the model's sample rate and crop decide how the audio is read
+        if task_name != "audio":
+            raise ConfigError(f"{model} learns from audio itself (task 'audio'), not from the task {task_name!r}")
+        defaults = {f.name: f.default for f in dataclasses.fields(cfg_cls)}
+        sr, crop = (model_cfg.get(k, defaults[k]) for k in ("sample_rate", "crop_samples"))
+        task_data = prepare_audio(data, sr=sr, crop_samples=crop, profile=profile, test_group=test_group,
+                                  min_train_samples=cfg.batch_size * crop, show_progress=show_progress)
+        print(task_data.describe())
     else:
         task_data = prepare(task, input_kind=input_kind(model), data=data, profile=profile, test_group=test_group,
                             show_progress=show_progress)
         _describe_data(task_data)
     shape = task_data.input_shape()
-    if getattr(model_classes(model)[0], "own_objective", False) and task_data.task.kind != "generative":
+    if getattr(cls, "own_objective", False) and task_data.task.kind != "generative":
         # the model's own objective (self-supervised, or its own use of the labels): trained and validated like a
         # generative model, given the regression target's scale so it can read the labels in their units
         shape.update({k: task_data.norm[k] for k in ("target_mean", "target_std") if k in task_data.norm})
@@ -239,13 +256,13 @@ def train_model(model: str, task: str | TaskData = "effect", *, data: str | None
     net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **shape, **model_cfg})
     if init_from is not None:
         net.load_state_dict(init_from.state_dict())
-    settings = {"model": model, "task": task_name, "data": data if not isinstance(task, TaskData) else None,
-                "profile": profile if not isinstance(task, TaskData) else None, "test_group": test_group,
+    settings = {"model": model, "task": task_name, "data": data if not prepared else None,
+                "profile": profile if not prepared else None, "test_group": test_group,
                 "features": str(task_data.feature_spec),
                 "model_config": asdict(net.cfg), "train": asdict(cfg),
                 "init_from": None if init_from is None else type(init_from).__name__, "dl4mir": __version__}
     resumed = folder.prepare(settings, resume=resume)
-    summary = fit(net, task_data, cfg, folder.path)
+    summary = fit(net, task_data, cfg, folder.path, on_step=on_step)
     folder.write_summary(summary)
     return TrainedModel(net.eval(), summary, folder, task_data, resumed)
 
