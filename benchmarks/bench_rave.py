@@ -15,6 +15,11 @@ the causal (streaming-capable) model, measured three ways side by side:
 Each is the best of 3 runs after one warm-up.  The small configuration is the lesson's architecture at 44.1 kHz;
 ``v2`` is dl4mir/models/configs/rave-v2.toml.  Training: optimizer steps per second (batch 8, phase 1 and phase 2)
 on the config's own crop length.
+
+    python benchmarks/bench_rave.py --quality runs/train/rave-audio
+
+scores a trained RAVE (e.g. ``dl4mir train rave --data guitar-fx``: the small config's 4000 steps) on the rave
+lesson's held-out notes beside the lesson's CVAE + Griffin-Lim, with the lesson's own functions.
 """
 from __future__ import annotations
 
@@ -22,10 +27,15 @@ import argparse
 import copy
 import tempfile
 import time
+from pathlib import Path
 
 import torch
 
 from dl4mir.config import read_toml
+from dl4mir.generate.waveform import load_waveform_model
+from dl4mir.lessons import LessonContext
+from dl4mir.lessons.budgets import RAVE, per_profile
+from dl4mir.lessons.rave import comparison
 from dl4mir.models import build_model
 from dl4mir.models.rave import CONFIGS, Live, export_live
 
@@ -99,13 +109,31 @@ def training(model, device, *, amp: bool) -> dict:
     return out
 
 
+def quality(run: str, profile: str) -> None:
+    model, _ = load_waveform_model(run)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmp = comparison(LessonContext(out_dir=Path(tmp), profile=profile), {"rave": model},
+                         n_notes=per_profile(RAVE, profile)["notes"])
+    print(f"{len(cmp['rows'])} held-out notes (guitar-fx {profile}, string 5); the judge recognizes "
+          f"{cmp['originals_recognized']:.1%} of the originals")
+    for name, r in cmp["results"].items():
+        print(f"  {name:18s} MR-STFT {r['mrstft']:.3f}   LSD {r['lsd_db']:5.2f} dB   effect type recognized "
+              f"{r['recognized']:.1%}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads (default: %(default)s)")
     ap.add_argument("--skip-v2-training", action="store_true", help="leave out v2's (slow on a CPU) training figure")
+    ap.add_argument("--quality", default=None, metavar="RUN",
+                    help="score this trained RAVE on the lesson's held-out notes instead (default: speed figures)")
+    ap.add_argument("--profile", default="default", help="guitar-fx profile for --quality (default: %(default)s)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.quality:
+        quality(args.quality, args.profile)
+        return
     device = torch.device(args.device)
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     print(f"device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}")

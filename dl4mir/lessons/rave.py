@@ -120,10 +120,26 @@ def traversal(model, y: np.ndarray, *, steps: int = 5, spread: float = 2.0) -> n
     n = x.shape[-1]
     x = torch.nn.functional.pad(x, (0, -(-n // model.block_size) * model.block_size - n))
     z = model.encode(x)
-    direction = model.latent_components[0][None, :, None]
-    sd = float(torch.sqrt(model.explained_variance_ratio[0] * ((z - model.latent_mean[:, None]) ** 2).sum(1).mean()))
-    outs = [model.decode(z + t * sd * direction)[0, 0, model.delay:model.delay + n] for t in np.linspace(-spread, spread, steps)]
+    direction = model.latent_components[0][None, :, None] * model.latent_std[0]
+    outs = [model.decode(z + t * direction)[0, 0, model.delay:model.delay + n] for t in np.linspace(-spread, spread, steps)]
     return torch.stack(outs).numpy()
+
+
+def comparison(ctx, raves: dict, *, n_notes: int) -> dict:
+    """``n_notes`` held-out notes reconstructed by each model of ``raves`` and by the vae-gan lesson's CVAE +
+    Griffin-Lim (trained here as that lesson trains it), each scored by :func:`scores` against the originals."""
+    data = G.spectrograms(ctx, "effect")
+    judge, judge_acc, types = _judge(ctx, data, epochs("vae-gan", ctx.profile)["judge"])
+    cvae, _ = G.train(ctx, "cvae", data, epochs=epochs("vae-gan", ctx.profile)["cvae"], lr=LEARNING_RATE["cvae"],
+                      export="none", **MODEL_CONFIG["cvae"])
+    rows = held_out_notes(data, n_notes)
+    reference = G.originals(ctx, data, rows)
+    target_types = data.labels["effect_type"][rows]
+    outputs = {name: reconstruct(model, reference) for name, model in raves.items()}
+    outputs["cvae_griffin_lim"] = G.audio(latent.reconstruct(cvae, data.X[rows].numpy(), data.y[rows].numpy()), data)
+    return {"data": data, "rows": rows, "reference": reference, "outputs": outputs, "judge_accuracy": judge_acc,
+            "results": {m: scores(reference, y, judge, types, target_types, data.norm) for m, y in outputs.items()},
+            "originals_recognized": scores(reference, reference, judge, types, target_types, data.norm)["recognized"]}
 
 
 def run(ctx) -> dict:
@@ -135,18 +151,9 @@ def run(ctx) -> dict:
     phase1, phase2 = train_rave(ctx, audio, budget)
     rave = phase2.model
 
-    # the spectrogram model of the vae-gan lesson and the judge, on the same held-out notes
-    data = G.spectrograms(ctx, "effect")
-    judge, judge_acc, types = _judge(ctx, data, epochs("vae-gan", ctx.profile)["judge"])
-    cvae, _ = G.train(ctx, "cvae", data, epochs=epochs("vae-gan", ctx.profile)["cvae"], lr=LEARNING_RATE["cvae"],
-                      export="none", **MODEL_CONFIG["cvae"])
-    rows = held_out_notes(data, budget["notes"])
-    reference = G.originals(ctx, data, rows)
-    target_types = data.labels["effect_type"][rows]
-    outputs = {"rave_phase1": reconstruct(phase1.model, reference), "rave": reconstruct(rave, reference),
-               "cvae_griffin_lim": G.audio(latent.reconstruct(cvae, data.X[rows].numpy(), data.y[rows].numpy()), data)}
-    results = {m: scores(reference, y, judge, types, target_types, data.norm) for m, y in outputs.items()}
-    originals = scores(reference, reference, judge, types, target_types, data.norm)["recognized"]
+    cmp = comparison(ctx, {"rave_phase1": phase1.model, "rave": rave}, n_notes=budget["notes"])
+    data, rows, reference, outputs, results = (cmp[k] for k in ("data", "rows", "reference", "outputs", "results"))
+    originals = cmp["originals_recognized"]
 
     names = list(METHODS.values())
     for key, label in (("mrstft", "multi-resolution STFT distance"), ("lsd_db", "log-spectral distance (dB)")):
@@ -167,6 +174,10 @@ def run(ctx) -> dict:
                 f"{t}: a held-out {data.labels['effect'][rows][k]} note")
 
     fidelity = fidelity_table(rave, reference)
+    plots.bars(ctx.figure("fidelity", "RAVE decoding only the first k principal latent dimensions: MR-STFT distance "
+                          "to the original (the labels give the share of the latent variance kept)"),
+               [f"{row['dims']} ({row['variance']:.0%})" for row in fidelity], [row["mrstft"] for row in fidelity],
+               title="fidelity", ylabel="MR-STFT distance")
     for row in fidelity:
         ctx.wav(f"fidelity_{row['dims']}_dims", reconstruct(rave, reference[k:k + 1], n_dims=row["dims"])[0], SR,
                 f"RAVE decoding the first {row['dims']} principal latent dimensions ({row['variance']:.1%} of the "
@@ -191,7 +202,7 @@ def run(ctx) -> dict:
         "headline": {**{f"{m}_{key}": results[m][key] for m in METHODS for key in ("mrstft", "lsd_db", "recognized")},
                      "originals_recognized": originals, "fidelity_95": rave.fidelity(0.95),
                      "fidelity_99": rave.fidelity(0.99), "train_seconds": seconds},
-        "scores": results, "judge_test_accuracy": judge_acc, "n_notes": int(len(rows)),
+        "scores": results, "judge_test_accuracy": cmp["judge_accuracy"], "n_notes": int(len(rows)),
         "steps": {"phase1": phase1.summary["steps"], "phase2": phase2.summary["steps"]},
         "fidelity": fidelity, "transfer": transfers, "data": audio.describe(),
         "answer": answer(results, originals),
