@@ -346,6 +346,17 @@ def _parser() -> argparse.ArgumentParser:
     _add_dataset_args(p)
     p.set_defaults(func=cmd_data_info)
 
+    p = dsub.add_parser("captions", help="write captions.csv: sentences describing each clip, from its labels and "
+                                         "its measured brightness, decay and level (guitar, instrument, vowel layouts)")
+    _add_dataset_args(p)
+    p.add_argument("--per-clip", type=int, default=3,
+                   help="captions per clip in each wording, train and held-out test (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the phrasing choices (default: %(default)s)")
+    p.add_argument("--out", default=None,
+                   help="CSV to write (default: captions.csv beside synthetic data; for a real dataset under "
+                        "$DL4MIR_HOME/captions/, since its folder is never written)")
+    p.set_defaults(func=cmd_data_captions)
+
     p = dsub.add_parser("validate", help="check every file against the checksum index and the audio headers",
                         description="Reports missing, changed, truncated, swapped and unindexed files, bad "
                                     "index entries and index paths that escape the dataset folder. Exit code 1 "
@@ -401,6 +412,25 @@ def cmd_data_make(args) -> int:
     root = make_synthetic(args.name, config=cfg, root=args.out, workers=args.workers)
     print(f"{args.name} ({args.profile}): {root}")
     return 0
+
+
+def cmd_data_captions(args) -> int:
+    from dl4mir.data import captions
+    from dl4mir.errors import ConfigError
+    from dl4mir.features.describe import caption_dataset
+
+    if args.per_clip < 1:
+        raise ConfigError(f"--per-clip must be at least 1, got {args.per_clip}")
+    ds = _dataset(args)
+    rows, result = caption_dataset(ds, per_clip=args.per_clip, seed=args.seed)
+    path = captions.write_captions(rows, args.out or captions.default_path(ds))
+    if args.json:
+        print(json.dumps({"file": str(path), "rows": len(rows), "failures": result.failure_records()}, indent=1))
+    else:
+        print(f"wrote {len(rows)} captions of {len(ds.clips) - len(result.failures)} clips to {path}")
+        if result.failures:
+            print(result.summary())
+    return 1 if result.failures else 0
 
 
 def cmd_data_info(args) -> int:
