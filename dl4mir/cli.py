@@ -18,6 +18,7 @@ datasets:
   egfxset:PATH  the real EGFxSet in PATH        tinysol:PATH  the real TinySOL in PATH
   gtzan:PATH    GTZAN in mirdata's layout       NAME:PATH     any folder in NAME's layout
   folder:PATH   your own audio: PATH/<label>/.../*.wav, or labels.csv (file,label[,group]) in PATH
+  captions:PATH your own audio described in PATH/captions.csv (file,caption[,split]); `data captions` writes one
 
 examples:
   dl4mir data make guitar-fx --profile quick
@@ -417,13 +418,13 @@ def cmd_data_make(args) -> int:
 def cmd_data_captions(args) -> int:
     from dl4mir.data import captions
     from dl4mir.errors import ConfigError
-    from dl4mir.features.describe import caption_dataset
+    from dl4mir.features.describe import caption_dataset, default_path
 
     if args.per_clip < 1:
         raise ConfigError(f"--per-clip must be at least 1, got {args.per_clip}")
     ds = _dataset(args)
     rows, result = caption_dataset(ds, per_clip=args.per_clip, seed=args.seed)
-    path = captions.write_captions(rows, args.out or captions.default_path(ds))
+    path = captions.write_captions(rows, args.out or default_path(ds))
     if args.json:
         print(json.dumps({"file": str(path), "rows": len(rows), "failures": result.failure_records()}, indent=1))
     else:

@@ -105,3 +105,25 @@ def test_cli_writes_captions_beside_synthetic_data(tmp_path, _dl4mir_home, capsy
     ds = get_dataset("vowels", profile="quick")
     assert set(read_captions(out, ds.root)) == {c.path.relative_to(ds.root).as_posix() for c in ds.clips}
     assert main(["data", "captions", "vowels", "--profile", "quick", "--per-clip", "0"]) == 2
+
+
+def test_a_captions_folder_is_a_dataset_and_undescribed_audio_is_named(tmp_path, _dl4mir_home):
+    import soundfile as sf
+
+    root = tmp_path / "mine"
+    (root / "takes").mkdir(parents=True)
+    for name in ("riff1", "riff2", "riff3"):
+        sf.write(root / "takes" / f"{name}.wav", np.zeros(800, dtype=np.float32), 8000)
+    _csv(root / "captions.csv", [["takes/riff1.wav", "a bright chorused riff", "train"],
+                                 ["takes/riff1.wav", "a doubled, detuned phrase", "test"],
+                                 ["takes/riff2.wav", "a dark clean riff", "train"]])
+    with pytest.raises(DatasetError, match=r"1 file\(s\) have no caption in captions.csv:\n  takes/riff3.wav"):
+        get_dataset(f"captions:{root}").clips
+    _csv(root / "captions.csv", [["takes/riff1.wav", "a bright chorused riff", "train"],
+                                 ["takes/riff1.wav", "a doubled, detuned phrase", "test"],
+                                 ["takes/riff2.wav", "a dark clean riff", "train"],
+                                 ["takes/riff3.wav", "a quiet tape-echoed riff", "train"]])
+    ds = get_dataset(f"captions:{root}")
+    clips = {c.path.name: c.labels for c in ds.clips}
+    assert clips["riff1.wav"] == {"captions": ["a bright chorused riff"], "test_captions": ["a doubled, detuned phrase"]}
+    assert clips["riff3.wav"]["test_captions"] == []

@@ -10,23 +10,14 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from pathlib import Path
 
-from dl4mir.data.dataset import dl4mir_home
 from dl4mir.data.index import safe_path
 from dl4mir.errors import DatasetError
 
 WORDINGS = ("train", "test")
 HEADER = ["file", "caption", "split"]
-
-
-def default_path(ds) -> Path:
-    """Where a dataset's generated captions go: next to its audio for dl4mir's synthetic data; for a real dataset,
-    whose folder dl4mir never writes, under ``dl4mir_home()/captions/``."""
-    if ds.root.resolve().is_relative_to(dl4mir_home().resolve() / "synth"):
-        return ds.root / "captions.csv"
-    return dl4mir_home() / "captions" / re.sub(r"[^A-Za-z0-9.-]+", "-", str(ds.root.resolve())).strip("-") / "captions.csv"
+CSV_NAME = "captions.csv"
 
 
 def write_captions(rows: list[dict], path: str | os.PathLike) -> Path:

@@ -21,6 +21,7 @@ import numpy as np
 
 from dl4mir.audio import load
 from dl4mir.data import egfxset
+from dl4mir.data.captions import CSV_NAME, read_captions
 from dl4mir.data.egfxset import clip_labels, midi_to_hz, read_metadata_csv
 from dl4mir.data.index import (INDEX_FILE, Index, build_index, file_stats, list_audio_files, read_index, safe_path,
                                stale, unusable_audio_files, validate)
@@ -434,8 +435,34 @@ class SynthPresetsReader(_FlatLayout):
         return out
 
 
+class CaptionsReader(_FlatLayout):
+    """Any folder of audio described by a ``captions.csv`` (``captions:PATH``; :mod:`dl4mir.data.captions`): each
+    clip's labels are its training-wording captions (``captions``) and its held-out ones (``test_captions``).  An
+    audio file the CSV does not describe is an error that names it."""
+
+    name = "captions"
+
+    def split_convention(self, dataset):
+        return {"group_key": None, "test_groups": None, "stratify": None,
+                "note": "random split by clip: clips of one recording may sit on both sides"}
+
+    def clips(self, root, index):
+        table = read_captions(Path(root) / CSV_NAME, root)
+        out, bad = [], []
+        for clip_id, (rel, _) in index.entries.items():
+            if rel not in table:
+                bad.append(rel)
+                continue
+            labels = {key: [c for c, split in table[rel] if split == wording]
+                      for key, wording in (("captions", "train"), ("test_captions", "test"))}
+            out.append(Clip(clip_id, safe_path(root, rel), labels, {}, self.name))
+        if bad:
+            raise _bad_files_error(root, bad, f"have no caption in {CSV_NAME}")
+        return out
+
+
 READERS = {"egfxset": EGFxSetReader, "tinysol": TinySOLReader, "gtzan": GTZANReader, "vowels": VowelsReader,
-           "synth-presets": SynthPresetsReader, "folder": FolderReader}
+           "synth-presets": SynthPresetsReader, "folder": FolderReader, "captions": CaptionsReader}
 # what each layout looks like, for help texts and for the error when a folder does not match
 LAYOUTS = {
     "egfxset": "EGFxSet folder: <EffectFolder>/<Pickup>/<string>-<fret>.wav + egfxset_metadata.csv, "
@@ -449,6 +476,8 @@ LAYOUTS = {
                      "synth_presets_metadata.csv + patches/<synth>/<patch>.json",
     "folder": "any audio folder: <label>/…/<file>.wav (label = first folder, e.g. PATH/chorus/take1.wav), or any "
               "tree with labels.csv (file,label[,group])",
+    "captions": "any audio folder with captions.csv (file,caption[,split]; split = train or test wording), "
+                "e.g. a row `takes/riff1.wav,a bright chorused riff on the neck pickup,train`",
 }
 
 

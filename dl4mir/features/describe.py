@@ -18,6 +18,7 @@ import numpy as np
 
 from dl4mir.audio import BatchResult
 from dl4mir.data.captions import WORDINGS
+from dl4mir.data.dataset import dl4mir_home
 from dl4mir.errors import DatasetError
 from dl4mir.features import spectral as F
 
@@ -179,3 +180,11 @@ def caption_dataset(ds, *, per_clip: int = 3, seed: int = 0) -> tuple[list[dict]
                     break
             rows += [{"file": rel, "caption": c, "split": wording} for c in sorted(made)]
     return rows, result
+
+
+def default_path(ds) -> Path:
+    """Where a dataset's generated captions go: next to its audio for dl4mir's synthetic data; for a real dataset,
+    whose folder dl4mir never writes, under ``dl4mir_home()/captions/``."""
+    if ds.root.resolve().is_relative_to(dl4mir_home().resolve() / "synth"):
+        return ds.root / "captions.csv"
+    return dl4mir_home() / "captions" / re.sub(r"[^A-Za-z0-9.-]+", "-", str(ds.root.resolve())).strip("-") / "captions.csv"
