@@ -280,3 +280,6 @@ def test_cli_train_export_and_generate(tmp_path, capsys):
     assert main(["generate", "transfer", "--model", str(run), str(note), "--from", "clean", "--to", "x"]) == 2
     assert "--from is for the spectrogram models" in capsys.readouterr().err
     assert main(["export", "rave", str(run)]) == 2
+    assert main(["evaluate", str(run)]) == 0
+    assert "validation files" in capsys.readouterr().out
+    assert json.loads((run / "test_metrics.json").read_text())["spectral"] > 0

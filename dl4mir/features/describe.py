@@ -54,20 +54,32 @@ _DECAY = {"short": (["short", "quickly decaying"], ["clipped"]), "long": (["ring
                                                                         ["lingering"]), "": ([""], [""])}
 _LOUD = {"soft": (["soft", "quiet"], ["gentle"]), "loud": (["loud", "strong"], ["forceful"]), "": ([""], [""])}
 _INSTRUMENT = {  # TinySOL's names -> plain words
-    "Bass Tuba": (["tuba", "bass tuba"], ["low brass tuba"]), "French Horn": (["french horn", "horn"], ["cor"]),
-    "Trombone": (["trombone", "slide trombone"], ["tenor trombone"]), "Trumpet in C": (["trumpet", "c trumpet"], ["cornet-like trumpet"]),
-    "Accordion": (["accordion", "squeezebox"], ["free-reed accordion"]), "Contrabass": (["double bass", "contrabass"], ["upright bass"]),
-    "Viola": (["viola", "alto viola"], ["bowed viola"]), "Violin": (["violin", "fiddle"], ["bowed violin"]),
-    "Violoncello": (["cello", "violoncello"], ["bowed cello"]), "Bassoon": (["bassoon", "fagotto"], ["double-reed bassoon"]),
-    "Clarinet in Bb": (["clarinet", "b-flat clarinet"], ["single-reed clarinet"]), "Flute": (["flute", "concert flute"], ["transverse flute"]),
-    "Oboe": (["oboe", "hautbois"], ["double-reed oboe"]), "Alto Saxophone": (["alto sax", "alto saxophone"], ["saxophone"]),
+    "Bass Tuba": (["tuba", "bass tuba"], ["low brass tuba"]),
+    "French Horn": (["french horn", "horn"], ["cor"]),
+    "Trombone": (["trombone", "slide trombone"], ["tenor trombone"]),
+    "Trumpet in C": (["trumpet", "c trumpet"], ["cornet-like trumpet"]),
+    "Accordion": (["accordion", "squeezebox"], ["free-reed accordion"]),
+    "Contrabass": (["double bass", "contrabass"], ["upright bass"]),
+    "Viola": (["viola", "alto viola"], ["bowed viola"]),
+    "Violin": (["violin", "fiddle"], ["bowed violin"]),
+    "Violoncello": (["cello", "violoncello"], ["bowed cello"]),
+    "Bassoon": (["bassoon", "fagotto"], ["double-reed bassoon"]),
+    "Clarinet in Bb": (["clarinet", "b-flat clarinet"], ["single-reed clarinet"]),
+    "Flute": (["flute", "concert flute"], ["transverse flute"]),
+    "Oboe": (["oboe", "hautbois"], ["double-reed oboe"]),
+    "Alto Saxophone": (["alto sax", "alto saxophone"], ["saxophone"]),
 }
 _DYNAMICS = {"pp": (["very soft", "pianissimo"], ["whispered"]), "p": (["soft", "piano"], ["hushed"]),
              "mf": (["moderately loud", "mezzo-forte"], ["medium-loud"]), "f": (["loud", "forte"], ["powerful"]),
              "ff": (["very loud", "fortissimo"], ["blaring"])}
-_VOWEL = {"a": (["an 'ah' vowel", "the vowel a"], ["an open 'aa' sound"]), "e": (["an 'eh' vowel", "the vowel e"], ["an 'ae' sound"]),
-          "i": (["an 'ee' vowel", "the vowel i"], ["a close 'iy' sound"]), "o": (["an 'oh' vowel", "the vowel o"], ["a rounded 'ow' sound"]),
-          "u": (["an 'oo' vowel", "the vowel u"], ["a close rounded 'uw' sound"]), "aa": (["a long 'aa' vowel", "the vowel aa"], ["a back open 'ɑ' sound"])}
+_VOWEL = {
+    "a": (["an 'ah' vowel", "the vowel a"], ["a wide-open 'ah' sound"]),
+    "e": (["an 'eh' vowel", "the vowel e"], ["an 'ae' sound"]),
+    "i": (["an 'ee' vowel", "the vowel i"], ["a close 'iy' sound"]),
+    "o": (["an 'oh' vowel", "the vowel o"], ["a rounded 'ow' sound"]),
+    "u": (["an 'oo' vowel", "the vowel u"], ["a close rounded 'uw' sound"]),
+    "aa": (["a long 'aa' vowel", "the vowel aa"], ["a back open 'ɑ' sound"]),
+}
 _SEX = {"m": (["male", "man's"], ["low-voiced male"]), "f": (["female", "woman's"], ["high-voiced female"]),
         "c": (["child's", "young"], ["child"])}
 

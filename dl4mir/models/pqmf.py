@@ -26,7 +26,8 @@ from dl4mir.errors import ParameterError
 
 
 def prototype(n_bands: int, *, taps_per_phase: int = 16, attenuation_db: float = 100.0) -> np.ndarray:
-    """The lowpass prototype ``(N,)``, ``N = taps_per_phase · n_bands``, cutoff near ``π / (2·n_bands)`` (firwin counts in Nyquists: ``1 / (2·n_bands)``)."""
+    """The lowpass prototype ``(N,)``, ``N = taps_per_phase · n_bands``, cutoff near ``π / (2·n_bands)``
+    (``1 / (2·n_bands)`` in firwin's units of the Nyquist frequency)."""
     n_taps = taps_per_phase * n_bands
     beta = kaiser_beta(attenuation_db)
 

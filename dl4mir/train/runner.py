@@ -201,10 +201,11 @@ class TrainedModel:
     resumed: bool
 
 
-def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, data: str | None = None, profile: str = "default",
-                out: str | os.PathLike | None = None, config=None, overrides=None, model_config: dict | None = None,
-                train: dict | None = None, resume: str = "auto", init_from: torch.nn.Module | None = None,
-                test_group: str | None = None, show_progress: bool | None = None, on_step=None) -> TrainedModel:
+def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, data: str | None = None,
+                profile: str = "default", out: str | os.PathLike | None = None, config=None, overrides=None,
+                model_config: dict | None = None, train: dict | None = None, resume: str = "auto",
+                init_from: torch.nn.Module | None = None, test_group: str | None = None,
+                show_progress: bool | None = None, on_step=None) -> TrainedModel:
     """Build ``model`` for ``task``, train it with the one loop into ``out`` and export it.
 
     Parameters
