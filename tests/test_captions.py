@@ -127,3 +127,41 @@ def test_a_captions_folder_is_a_dataset_and_undescribed_audio_is_named(tmp_path,
     clips = {c.path.name: c.labels for c in ds.clips}
     assert clips["riff1.wav"] == {"captions": ["a bright chorused riff"], "test_captions": ["a doubled, detuned phrase"]}
     assert clips["riff3.wav"]["test_captions"] == []
+
+
+TEXT_PROBE = """
+import os, sys
+from dl4mir.features import text
+e = text.embed(["a bright chorused guitar note", "a shimmering chorus on a guitar", "a male voice singing ah"],
+               cache=False)
+assert e.shape == (3, text.DIM) and abs(float((e ** 2).sum(1).mean()) - 1) < 1e-4
+assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.2, e @ e.T
+print("OK")
+"""
+
+
+@pytest.mark.slow
+def test_the_text_encoder_loads_with_no_network_and_no_cache(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "DL4MIR_HOME": str(tmp_path),
+           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}  # any download would fail
+    proc = subprocess.run([sys.executable, "-c", TEXT_PROBE], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr[-2000:]
+    assert not (tmp_path / "hf").exists() or not any((tmp_path / "hf").rglob("*.safetensors"))
+
+
+def test_text_embeddings_are_cached_by_their_texts(_dl4mir_home, monkeypatch):
+    from dl4mir.features import text
+
+    calls = []
+    fake = type("Enc", (), {"encode": lambda self, t, **k: calls.append(len(t)) or np.ones((len(t), text.DIM))})()
+    monkeypatch.setattr(text, "_encoder", lambda: fake)
+    a = text.embed(["one caption", "another"])
+    b = text.embed(["one caption", "another"])
+    text.embed(["a third"])
+    assert calls == [2, 1] and np.array_equal(a, b) and a.dtype == np.float32
+    with pytest.raises(Exception, match="empty text"):
+        text.embed(["  "])

