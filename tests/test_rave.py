@@ -260,6 +260,8 @@ def test_cli_train_export_and_generate(tmp_path, capsys):
                                             "phase1_steps": 2, "warmup_steps": 1}.items()]
     assert main(["train", "rave", "--data", f"folder:{data}", "--out", str(run), "--max-steps", "3",
                  "--batch-size", "2", *sets]) == 0
+    assert main(["export", "rave", str(run), "--streaming", "--latents", "5"]) == 2  # the model has 4
+    assert "1 to 4 latent dimensions, not 5" in capsys.readouterr().err
     assert main(["export", "rave", str(run), "--streaming", "--latents", "2"]) == 0
     assert (run / "export" / "rave_live.ts").is_file() and (run / "export" / "rave_live.pt2").is_file()
     assert torch.jit.load(str(run / "export" / "rave_live.ts")).n_latents == 2

@@ -16,10 +16,10 @@ import torch
 from dl4mir.audio import BatchResult, safe_peak, save
 from dl4mir.errors import ConfigError
 from dl4mir.features import spectral as F
+from dl4mir.generate.commands import load_generative
 from dl4mir.models import WAVEFORM_GENERATIVE
 from dl4mir.models.rave import export_live
 from dl4mir.report import plots
-from dl4mir.train.checkpoint import load_exported
 
 
 def export_dir(path) -> Path:
@@ -29,11 +29,7 @@ def export_dir(path) -> Path:
 
 
 def load_waveform_model(path):
-    model, meta = load_exported(export_dir(path))
-    if meta.get("model") not in WAVEFORM_GENERATIVE:
-        raise ConfigError(f"{path}: a {meta.get('model')!r} model does not make waveforms; this needs one of "
-                          f"{', '.join(WAVEFORM_GENERATIVE)}")
-    return model, meta
+    return load_generative(export_dir(path), families=WAVEFORM_GENERATIVE)
 
 
 def is_waveform_model(path) -> bool:
@@ -61,8 +57,6 @@ def transfer(path, files, out_dir, *, n_dims: int | None = None) -> dict:
     ``<file>_through_<model>.wav`` and one figure of inputs and outputs."""
     model, meta = load_waveform_model(path)
     sr = int(meta["sample_rate"])
-    if n_dims is not None and not 1 <= n_dims <= model.cfg.latent_dim:
-        raise ConfigError(f"--latents must be between 1 and {model.cfg.latent_dim}, got {n_dims}")
     out_dir, result, shown = Path(out_dir), BatchResult(), []
     tag = f"through_{meta['model']}" + (f"_{n_dims}dims" if n_dims else "")
     for p, y, _ in result.each_loaded(files, sr=sr, mono=True):
@@ -101,10 +95,8 @@ def interpolate(path, path_a, path_b, out_dir, *, steps: int = 8) -> dict:
     loaded = [y for _, y, _ in result.each_loaded([path_a, path_b], sr=sr, mono=True)]
     result.raise_if_failed()
     n = min(len(y) for y in loaded)
-    block = model.block_size
-    padded = [np.pad(y[:n], (0, -(-(n + model.delay) // block) * block - n)) for y in loaded]
-    za, zb = (model.encode(torch.from_numpy(y.astype(np.float32))[None, None]) for y in padded)
-    path_audio = np.stack([model.decode((1 - t) * za + t * zb)[0, 0, model.delay:model.delay + n].numpy()
+    za, zb = (model.encode_signal(torch.from_numpy(np.asarray(y[:n], dtype=np.float32))[None]) for y in loaded)
+    path_audio = np.stack([model.decode_signal((1 - t) * za + t * zb, n)[0, 0].numpy()
                            for t in np.linspace(0, 1, steps)])
     out_dir = Path(out_dir)
     what = f"{Path(path_a).stem}_to_{Path(path_b).stem}"
@@ -119,6 +111,4 @@ def export_streaming(path, out_dir=None, *, n_latents: int | None = None) -> dic
     """The streaming TorchScript (``rave_live.ts``) and ``torch.export`` (``rave_live.pt2``) files of a trained
     causal RAVE, in ``out_dir`` (default: the export folder)."""
     model, _ = load_waveform_model(path)
-    if n_latents is not None and not 1 <= n_latents <= model.cfg.latent_dim:
-        raise ConfigError(f"--latents must be between 1 and {model.cfg.latent_dim}, got {n_latents}")
     return export_live(model, Path(out_dir) if out_dir else export_dir(path), n_latents=n_latents)

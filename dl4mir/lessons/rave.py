@@ -21,6 +21,7 @@ from dl4mir.generate import latent
 from dl4mir.lessons import _generative as G
 from dl4mir.lessons.budgets import RAVE as BUDGET
 from dl4mir.lessons.budgets import epochs, per_profile
+from dl4mir.lessons.synth_programming import violin_clip
 from dl4mir.lessons.vae_gan import LEARNING_RATE, MODEL_CONFIG, _classify, _judge
 from dl4mir.metrics import log_spectral_distance, multi_resolution_stft_distance
 from dl4mir.models.rave import CONFIGS
@@ -104,8 +105,7 @@ def fidelity_table(model, reference: np.ndarray) -> list[dict]:
 def transfer_sources(ctx) -> dict[str, np.ndarray]:
     """A violin note (instruments, nearest A4) and a sung vowel (vowels) — sounds the guitar model never heard."""
     out = {}
-    violins = [c for c in ctx.dataset(ctx.instruments).clips if c.labels["instrument"] == "Violin"]
-    clip = min(violins, key=lambda c: (abs(c.labels["midi"] - 69), c.labels.get("dynamics") != "mf"))
+    clip = violin_clip(ctx)
     out[f"violin ({clip.clip_id})"] = clip.load(sr=SR)[0][:SR]
     vowel = sorted(ctx.dataset(ctx.vowels).clips, key=lambda c: c.clip_id)[0]
     out[f"vowel ({vowel.clip_id})"] = vowel.load(sr=SR)[0][:SR]
@@ -116,13 +116,10 @@ def transfer_sources(ctx) -> dict[str, np.ndarray]:
 def traversal(model, y: np.ndarray, *, steps: int = 5, spread: float = 2.0) -> np.ndarray:
     """``y`` re-decoded with its first principal latent coordinate moved from −spread to +spread standard
     deviations: ``(steps, samples)``."""
-    x = torch.from_numpy(np.asarray(y, dtype=np.float32))[None, None]
-    n = x.shape[-1]
-    x = torch.nn.functional.pad(x, (0, -(-n // model.block_size) * model.block_size - n))
-    z = model.encode(x)
+    z = model.encode_signal(torch.from_numpy(np.asarray(y, dtype=np.float32))[None])
     direction = model.latent_components[0][None, :, None] * model.latent_std[0]
-    outs = [model.decode(z + t * direction)[0, 0, model.delay:model.delay + n] for t in np.linspace(-spread, spread, steps)]
-    return torch.stack(outs).numpy()
+    return np.stack([model.decode_signal(z + t * direction, len(y))[0, 0].numpy()
+                     for t in np.linspace(-spread, spread, steps)])
 
 
 def comparison(ctx, raves: dict, *, n_notes: int) -> dict:

@@ -80,11 +80,16 @@ def refine(ctx, synth: str, notes: dict, budget: dict) -> dict:
     return {"before_db": before, "after_db": after}
 
 
-def violin(ctx, budget: dict) -> dict:
-    """A violin note of the instruments data (nearest A4, mezzo-forte where there is one), first second, matched by
-    each synth from random patches."""
+def violin_clip(ctx):
+    """The instruments data's violin note nearest A4, mezzo-forte where there is one (this lesson's and the rave
+    lesson's sound from outside the synths' and the guitar's worlds)."""
     clips = [c for c in ctx.dataset(ctx.instruments).clips if c.labels["instrument"] == "Violin"]
-    clip = min(clips, key=lambda c: (abs(c.labels["midi"] - 69), c.labels.get("dynamics") != "mf"))
+    return min(clips, key=lambda c: (abs(c.labels["midi"] - 69), c.labels.get("dynamics") != "mf"))
+
+
+def violin(ctx, budget: dict) -> dict:
+    """The violin note's first second (:func:`violin_clip`), matched by each synth from random patches."""
+    clip = violin_clip(ctx)
     y, _ = clip.load(sr=SR)
     y = np.asarray(y[:SR], dtype=np.float32)
     ctx.wav("violin_target", y, SR, f"the violin note to match ({clip.clip_id})")

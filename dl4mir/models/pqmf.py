@@ -53,11 +53,38 @@ def filter_bank(h: np.ndarray, n_bands: int) -> tuple[np.ndarray, np.ndarray]:
     return 2 * h * np.cos(arg + phase), 2 * h * np.cos(arg - phase)
 
 
+class CausalPad(nn.Module):
+    """The left context a causal convolution needs: ``size`` zero frames, or — with ``streaming = True`` — the last
+    ``size`` frames of the previous call, so a signal fed in blocks is convolved exactly as if fed whole.
+    ``causal=False`` pads both sides instead (a centred convolution, which cannot stream)."""
+
+    def __init__(self, channels: int, size: int, *, causal: bool = True):
+        super().__init__()
+        self.size, self.causal, self.streaming = size, causal, False
+        self.register_buffer("cache", torch.zeros(1, channels, size), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.streaming:
+            if self.cache.shape[0] != x.shape[0]:
+                self.cache = torch.zeros(x.shape[0], x.shape[1], self.size, dtype=x.dtype, device=x.device)
+            x = torch.cat([self.cache.to(x.dtype), x], dim=2)
+            # in place: torch.export records in-place buffer updates as state, and ignores reassignments
+            self.cache.copy_(x[:, :, x.shape[2] - self.size:].detach())
+            return x
+        if self.causal:
+            return nn.functional.pad(x, (self.size, 0))
+        return nn.functional.pad(x, (self.size // 2, self.size - self.size // 2))
+
+    def reset(self) -> None:
+        """Forget the cached past (a new stream starts)."""
+        self.cache = torch.zeros_like(self.cache[:1])
+
+
 class PQMF(nn.Module):
     """``analysis``: ``(B, 1, T)`` → ``(B, M, T/M)``; ``synthesis``: back to ``(B, 1, T)``, delayed by
-    :attr:`delay` samples.  ``T`` must be a multiple of ``M``.  With ``streaming = True`` each call continues the
-    previous one (the last ``N/M − 1`` frames are cached), so a signal fed in blocks gives the same bands and
-    output as fed whole."""
+    :attr:`delay` samples.  ``T`` must be a multiple of ``M``.  Streaming (its two :class:`CausalPad` set to
+    ``streaming``) each call continues the previous one (the last ``N/M − 1`` frames are cached), so a signal fed
+    in blocks gives the same bands and output as fed whole."""
 
     def __init__(self, n_bands: int = 16, *, taps_per_phase: int = 16, attenuation_db: float = 100.0):
         super().__init__()
@@ -65,7 +92,6 @@ class PQMF(nn.Module):
             raise ParameterError(f"PQMF n_bands must be a power of two >= 2, got {n_bands}")
         self.n_bands, self.taps_per_phase = n_bands, taps_per_phase
         self.delay = (taps_per_phase - 1) * n_bands
-        self.streaming = False
         analysis, synthesis = filter_bank(prototype(n_bands, taps_per_phase=taps_per_phase,
                                                     attenuation_db=attenuation_db), n_bands)
         M, L = n_bands, taps_per_phase
@@ -76,42 +102,18 @@ class PQMF(nn.Module):
         f = (M * synthesis).reshape(M, L, M).transpose(2, 0, 1)[:, :, ::-1]
         self.register_buffer("analysis_weight", torch.tensor(e.copy(), dtype=torch.float32))
         self.register_buffer("synthesis_weight", torch.tensor(f.copy(), dtype=torch.float32))
-        self.register_buffer("analysis_cache", torch.zeros(1, M, L - 1))
-        self.register_buffer("synthesis_cache", torch.zeros(1, M, L - 1))
+        self.analysis_context, self.synthesis_context = CausalPad(M, L - 1), CausalPad(M, L - 1)
 
     def analysis(self, x: torch.Tensor) -> torch.Tensor:
         B, _, T = x.shape
         if T % self.n_bands:
             raise ParameterError(f"PQMF: signal length {T} is not a multiple of {self.n_bands} bands")
         frames = x.reshape(B, T // self.n_bands, self.n_bands).flip(2).transpose(1, 2)  # (B, M phases, T/M)
-        if self.streaming:
-            if self.analysis_cache.shape[0] != B:
-                self.analysis_cache = torch.zeros(B, self.n_bands, self.taps_per_phase - 1, dtype=x.dtype,
-                                                  device=x.device)
-            frames = torch.cat([self.analysis_cache.to(x.dtype), frames], dim=2)
-            # in place: torch.export records in-place buffer updates, not reassignments
-            self.analysis_cache.copy_(frames[:, :, frames.shape[2] - self.taps_per_phase + 1:])
-        else:
-            frames = nn.functional.pad(frames, (self.taps_per_phase - 1, 0))
-        return nn.functional.conv1d(frames, self.analysis_weight.to(x.dtype))
+        return nn.functional.conv1d(self.analysis_context(frames), self.analysis_weight.to(x.dtype))
 
     def synthesis(self, bands: torch.Tensor) -> torch.Tensor:
-        B = bands.shape[0]
-        if self.streaming:
-            if self.synthesis_cache.shape[0] != B:
-                self.synthesis_cache = torch.zeros(B, self.n_bands, self.taps_per_phase - 1, dtype=bands.dtype,
-                                                   device=bands.device)
-            bands = torch.cat([self.synthesis_cache.to(bands.dtype), bands], dim=2)
-            self.synthesis_cache.copy_(bands[:, :, bands.shape[2] - self.taps_per_phase + 1:])
-        else:
-            bands = nn.functional.pad(bands, (self.taps_per_phase - 1, 0))
-        phases = nn.functional.conv1d(bands, self.synthesis_weight.to(bands.dtype))  # (B, M phases, T/M)
-        return phases.transpose(1, 2).reshape(B, 1, -1)
-
-    def reset(self) -> None:
-        """Forget the cached past (a new stream starts)."""
-        self.analysis_cache = torch.zeros_like(self.analysis_cache[:1])
-        self.synthesis_cache = torch.zeros_like(self.synthesis_cache[:1])
+        phases = nn.functional.conv1d(self.synthesis_context(bands), self.synthesis_weight.to(bands.dtype))
+        return phases.transpose(1, 2).reshape(bands.shape[0], 1, -1)  # (B, M phases, T/M) interleaved
 
 
 def reconstruction_snr_db(x: torch.Tensor, bank: PQMF) -> float:

@@ -40,7 +40,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
 from dl4mir.errors import ParameterError
-from dl4mir.models.pqmf import PQMF
+from dl4mir.models.pqmf import PQMF, CausalPad
 
 
 @dataclass
@@ -67,8 +67,7 @@ class RAVEConfig:
 
 
 class Conv(nn.Module):
-    """A 1-D convolution, causal or centred.  A causal one streams: with ``streaming = True`` it prepends the last
-    ``(kernel − 1)·dilation + 1 − stride`` input frames of the previous call instead of zeros."""
+    """A 1-D convolution, causal or centred; a causal one streams through its :class:`CausalPad`."""
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, dilation: int = 1,
                  causal: bool = True):
@@ -80,22 +79,10 @@ class Conv(nn.Module):
         nn.init.kaiming_normal_(conv.weight, a=0.2)
         nn.init.zeros_(conv.bias)
         self.conv = weight_norm(conv)
-        self.pad = (kernel_size - 1) * dilation + 1 - stride
-        self.causal, self.streaming = causal, False
-        self.register_buffer("cache", torch.zeros(1, c_in, self.pad), persistent=False)
+        self.context = CausalPad(c_in, (kernel_size - 1) * dilation + 1 - stride, causal=causal)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.streaming:
-            if self.cache.shape[0] != x.shape[0]:
-                self.cache = torch.zeros(x.shape[0], x.shape[1], self.pad, dtype=x.dtype, device=x.device)
-            x = torch.cat([self.cache.to(x.dtype), x], dim=2)
-            # in place, so that torch.export records the update as a buffer mutation (it ignores reassignments)
-            self.cache.copy_(x[:, :, x.shape[2] - self.pad:].detach())
-        elif self.causal:
-            x = nn.functional.pad(x, (self.pad, 0))
-        else:
-            x = nn.functional.pad(x, (self.pad // 2, self.pad - self.pad // 2))
-        return self.conv(x)
+        return self.conv(self.context(x))
 
 
 class Residual(nn.Module):
@@ -280,19 +267,27 @@ class RAVE(nn.Module):
         """Samples between an input and its reconstruction (the filter bank's latency)."""
         return self.pqmf.delay
 
-    def reconstruct(self, x: torch.Tensor, *, n_dims: int | None = None) -> torch.Tensor:
-        """``x (B, T)`` or ``(B, 1, T)``, any length → its reconstruction, aligned with ``x`` and as long;
-        ``n_dims``: decode only the first principal components of the latent space (:meth:`fidelity`)."""
+    def encode_signal(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, T)`` or ``(B, 1, T)``, any length → posterior means covering it, zero-padded so that
+        :meth:`decode_signal` can return all ``T`` samples past the filter bank's delay."""
         x = x.unsqueeze(1) if x.dim() == 2 else x
         T = x.shape[-1]
-        padded = nn.functional.pad(x, (0, -(-(T + self.delay) // self.block_size) * self.block_size - T))
-        z = self.encode(padded)
-        if n_dims is not None:
-            z = self.project(z, n_dims)
-        return self.decode(z)[..., self.delay:self.delay + T]
+        return self.encode(nn.functional.pad(x, (0, -(-(T + self.delay) // self.block_size) * self.block_size - T)))
+
+    def decode_signal(self, z: torch.Tensor, length: int) -> torch.Tensor:
+        """The ``length`` samples ``z`` decodes to, aligned with the signal :meth:`encode_signal` encoded."""
+        return self.decode(z)[..., self.delay:self.delay + length]
+
+    def reconstruct(self, x: torch.Tensor, *, n_dims: int | None = None) -> torch.Tensor:
+        """``x (B, T)`` or ``(B, 1, T)``, any length → its reconstruction ``(B, 1, T)``, aligned with ``x``;
+        ``n_dims``: decode only the first principal components of the latent space (:meth:`fidelity`)."""
+        z = self.encode_signal(x)
+        return self.decode_signal(z if n_dims is None else self.project(z, n_dims), x.shape[-1])
 
     def project(self, z: torch.Tensor, n_dims: int) -> torch.Tensor:
         """``z`` with only its first ``n_dims`` principal components (the others set to the mean)."""
+        if not 1 <= n_dims <= self.cfg.latent_dim:
+            raise ParameterError(f"RAVE keeps 1 to {self.cfg.latent_dim} latent dimensions, not {n_dims}")
         P = self.latent_components[:n_dims]  # (k, latent)
         centred = z - self.latent_mean[:, None]
         return self.latent_mean[:, None] + torch.einsum("kl,bkf->blf", P, torch.einsum("kl,blf->bkf", P, centred))
@@ -330,12 +325,9 @@ class RAVE(nn.Module):
         if on and not self.cfg.causal:
             raise ParameterError("only a causal RAVE (causal = true) can stream")
         for m in self.modules():
-            if isinstance(m, (Conv, PQMF)):
+            if isinstance(m, CausalPad):
                 m.streaming = on
-                if isinstance(m, Conv):
-                    m.cache = torch.zeros_like(m.cache[:1])
-                else:
-                    m.reset()
+                m.reset()
 
     # -- the objective --------------------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, y=None, *, step: int | None = 0) -> dict:
@@ -388,6 +380,8 @@ class Live(nn.Module):
         model.set_streaming(True)
         self.pqmf, self.encoder, self.decoder = model.pqmf, model.encoder, model.decoder
         n = n_latents or model.fidelity(0.99)
+        if not 1 <= n <= model.cfg.latent_dim:
+            raise ParameterError(f"RAVE keeps 1 to {model.cfg.latent_dim} latent dimensions, not {n}")
         self.sample_rate, self.block_size, self.n_latents = int(model.cfg.sample_rate), int(model.block_size), int(n)
         self.delay = int(model.delay)
         self.register_buffer("latent_mean", model.latent_mean.clone())

@@ -2,6 +2,7 @@
 standardization statistics from the training rows only, on-the-fly augmentation, class balance."""
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -241,8 +242,10 @@ class AudioCrops:
             if len(crops) > MAX_EVAL_CROPS:
                 crops = [crops[int(i)] for i in np.linspace(0, len(crops) - 1, MAX_EVAL_CROPS)]
             self.eval_crops[split] = np.array(crops, dtype=np.int64).reshape(-1, 2)
-        train_samples = sum(len(self.audio[f]) for f in self.file_split["train"])
-        self.n_train = max(1, train_samples // self.crop_samples)
+        lengths = np.array([len(self.audio[f]) for f in self.file_split["train"]], dtype=np.float64)
+        self.n_train = max(1, int(lengths.sum()) // self.crop_samples)
+        self._file_weights = lengths / max(lengths.sum(), 1.0)  # a training crop's file, by its length
+        self._fixed = np.concatenate([self.eval_crops["val"], self.eval_crops["test"]])
 
     task_kind = property(lambda self: self.task.kind)
     feature_spec = property(lambda self: FeatureSpec("waveform", sr=self.sr, duration_s=self.crop_samples / self.sr))
@@ -264,16 +267,14 @@ class AudioCrops:
         """``(B, 1, crop_samples)`` crops; a training row without ``seed`` gets a crop fixed by its number."""
         rows = np.asarray(rows)
         train = self.file_split["train"]
-        lengths = np.array([len(self.audio[f]) for f in train], dtype=np.float64)
-        fixed = np.concatenate([self.eval_crops["val"], self.eval_crops["test"]])
         out = []
         for i, row in enumerate(rows):
             if row < self.n_train:
                 rng = np.random.default_rng([*(seed or ()), int(row), i, 0 if seed is None else 1])
-                f = int(train[rng.choice(len(train), p=lengths / lengths.sum())])
+                f = int(train[rng.choice(len(train), p=self._file_weights)])
                 start = int(rng.integers(0, max(1, len(self.audio[f]) - self.crop_samples + 1)))
             else:
-                f, start = fixed[row - self.n_train]
+                f, start = self._fixed[row - self.n_train]
             out.append(self._crop(int(f), int(start)))
         return torch.from_numpy(np.stack(out)[:, None]), self.targets(rows)
 
@@ -293,10 +294,7 @@ class AudioCrops:
         text = (f"audio: {len(self.files)} files at {self.sr} Hz, {seconds['train'] / 60:.1f} min train / "
                 f"{seconds['val'] / 60:.1f} min val / {seconds['test'] / 60:.1f} min test; crops of "
                 f"{self.crop_samples} samples, {self.n_train} per epoch")
-        if self.failures:
-            text += "\n" + BatchResult(failures=self.failures).summary().split("\n", 1)[1].replace(
-                "FAILED", "not used, unreadable:")
-        return text
+        return text + "".join(f"\n  not used, unreadable: {path}: {cause}" for path, cause in self.failures)
 
 
 def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profile: str = "default",
@@ -323,19 +321,18 @@ def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profil
         plan = default_split(ds, test_group=test_group)
         split = {"train": plan.folds[0]["train"], "val": plan.folds[0]["val"], "test": plan.test}
     by_id = {c.clip_id: c for c in clips}
-    audio, files, file_split, result = [], [], {}, BatchResult()
+    audio, position, file_split, result = [], {}, {}, BatchResult()  # position: path -> index into audio
     for name, ids in split.items():
         ids = sorted(ids)
         limit = max_files if name == "train" else min(max_files or MAX_EVAL_CROPS, MAX_EVAL_CROPS)
         if limit is not None and len(ids) > limit:
             ids = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, limit)]
-        file_split[name] = []
-        for path, y, _ in result.each_loaded([by_id[i].path for i in ids], sr=sr):
-            if path not in files:
-                files.append(path)
-                audio.append(np.ascontiguousarray(y, dtype=np.float32))
-            file_split[name].append(files.index(path))
-        file_split[name] = np.array(file_split[name], dtype=np.int64)
+        paths = [os.fspath(by_id[i].path) for i in ids]
+        for path, y, _ in result.each_loaded([p for p in paths if p not in position], sr=sr):  # each file once
+            position[path] = len(audio)
+            audio.append(np.ascontiguousarray(y, dtype=np.float32))
+        file_split[name] = np.array([position[p] for p in paths if p in position], dtype=np.int64)
+    files = list(position)
     if not files:
         raise DatasetError(f"{ds.root}: none of its {len(clips)} audio file(s) could be read:\n{result.summary()}")
     crops = AudioCrops(TASKS["audio"], audio, files, file_split, sr, crop_samples, result.failures)
