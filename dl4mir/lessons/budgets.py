@@ -44,3 +44,7 @@ def epochs(lesson: str, profile: str) -> dict:
 
 def per_profile(table: dict, profile: str):
     return table.get(profile, table["default"])
+
+# audio-language: epochs of the CLAP model, captions per clip in each wording
+AUDIO_LANGUAGE = {"quick": {"epochs": 2, "per_clip": 2}, "default": {"epochs": 5, "per_clip": 2},
+                  "full": {"epochs": 30, "per_clip": 3}}

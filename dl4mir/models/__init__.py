@@ -30,12 +30,18 @@ REGISTRY = {
     "synth-estimator-mlp": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"encoder": "mlp"}),
     # a waveform VAE in the spirit of RAVE (Caillon & Esling 2021): learns from audio itself, streams in blocks
     "rave": ("rave", "RAVE", "RAVEConfig", {}),
+    # audio–language (CLAP/MusCALL, Wav2CLIP): log-mel clips and their captions in one embedding space
+    "clap": ("clap", "CLAP", "CLAPConfig", {}),
+    "clap-content-aware": ("clap", "CLAP", "CLAPConfig", {"content_aware": 0.5}),
+    "clap-distill": ("clap", "CLAP", "CLAPConfig", {"objective": "distill"}),
 }
 GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
 TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, on onset envelopes / constant-Q
 SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp")  # their own objective, on patch vectors
 WAVEFORM_GENERATIVE = ("rave",)  # on audio crops of any dataset
-CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS + WAVEFORM_GENERATIVE)
+AUDIO_LANGUAGE = ("clap", "clap-content-aware", "clap-distill")  # on clips paired with captions
+CLASSIFIERS = tuple(n for n in REGISTRY
+                    if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS + WAVEFORM_GENERATIVE + AUDIO_LANGUAGE)
 
 
 def model_classes(name: str):

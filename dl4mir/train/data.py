@@ -14,7 +14,9 @@ from dl4mir.data import get_dataset
 from dl4mir.data.splits import default_split
 from dl4mir.errors import ConfigError, DatasetError
 from dl4mir.features.bands import band_statistics, standardize_bands
+from dl4mir.features import text
 from dl4mir.features.cache import FeatureSpec, load_table
+from dl4mir.features.describe import cached_captions
 from dl4mir.features.logmag import SPEC
 
 
@@ -46,6 +48,9 @@ TASKS = {t.name: t for t in (
     # a note → its patch's point in the unit cube, one synth at a time (their parameter vectors differ)
     # the audio itself, from any dataset (RAVE): no label, no particular layout
     Task("audio", "*", "", kind="generative"),
+    # clips paired with sentences about them (the audio–language models): any dataset with a caption grammar, or a
+    # folder with captions.csv
+    Task("captions", "*", "captions", kind="generative"),
     *(Task(f"{synth}-params", "synth-presets", "params_unit", kind="regression", default_data="synth-presets",
            select=("synth", synth)) for synth in ("fm", "harmonic-noise", "subtractive")),
 )}
@@ -133,6 +138,25 @@ class TaskData:
 
 
 
+def _window_s(ds, task: Task) -> float:
+    """The model's window: the task's, else the clips' length (a folder's clips vary: their median, capped)."""
+    if ds.reader.name in ("folder", "captions"):
+        return min(MAX_FOLDER_WINDOW_S, float(np.median([info(c.path).duration_s for c in ds.clips])))
+    return task.duration_s or info(ds.clips[0].path).duration_s
+
+
+def _split_rows(ds, clip_ids: list[str], *, test_group: str | None, val_fold: int = 0) -> dict[str, np.ndarray]:
+    """Row indices (into ``clip_ids``) of train / val / test: the layout's course split, one grouped fold of the
+    development set validating."""
+    plan = default_split(ds, test_group=test_group)
+    if plan.note:
+        print(f"split: {plan.describe()}")
+    index = {cid: i for i, cid in enumerate(clip_ids)}
+    fold = plan.folds[val_fold % len(plan.folds)]
+    return {name: np.array(sorted(index[c] for c in ids if c in index), dtype=np.int64)
+            for name, ids in (("train", fold["train"]), ("val", fold["val"]), ("test", plan.test))}
+
+
 def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = None, profile: str = "default",
             val_fold: int = 0, test_group: str | None = None, show_progress: bool | None = None) -> TaskData:
     """Load a task's features (from the cache), split them leakage-free, standardize with training statistics.
@@ -164,10 +188,7 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
             raise ConfigError(f"{len(unlabelled)} clip(s) of {ds.root} have no label (files at the top level, or "
                               f"not in labels.csv): {', '.join(unlabelled[:5])}; put them in a label folder or "
                               "the CSV, or move them out")
-        duration = min(MAX_FOLDER_WINDOW_S, float(np.median([info(c.path).duration_s for c in ds.clips])))
-    else:
-        duration = task.duration_s or info(ds.clips[0].path).duration_s
-    spec = feature_spec_for(input_kind, duration)
+    spec = feature_spec_for(input_kind, _window_s(ds, task))
     table = load_table(ds, spec, show_progress=show_progress)
     if task.select:
         key, value = task.select
@@ -178,13 +199,7 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
                         labels=[table.labels[i] for i in keep], groups=[table.groups[i] for i in keep])
     if table.missing:
         print(f"note: {len(table.missing)} clip(s) without features are left out: {', '.join(table.missing[:5])}")
-    plan = default_split(ds, test_group=test_group)
-    if plan.note:
-        print(f"split: {plan.describe()}")
-    index = {cid: i for i, cid in enumerate(table.clip_ids)}
-    fold = plan.folds[val_fold % len(plan.folds)]
-    split_rows = {name: np.array(sorted(index[c] for c in ids if c in index), dtype=np.int64)
-                  for name, ids in (("train", fold["train"]), ("val", fold["val"]), ("test", plan.test))}
+    split_rows = _split_rows(ds, table.clip_ids, test_group=test_group, val_fold=val_fold)
     raw = table.column(task.label)
     if task.kind in ("classification", "generative"):
         classes = sorted({str(v) for v in raw}, key=lambda s: (len(s), s) if s.isdigit() else (0, s))
@@ -211,6 +226,99 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     scalar = [k for k, v in (table.labels[0] if table.labels else {}).items() if isinstance(v, (str, int, float))]
     labels = {key: table.column(key) for key in scalar}
     return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm, labels)
+
+
+@dataclass
+class CaptionPairs(TaskData):
+    """Log-mel clips and the sentences describing them, for the audio–language models.  ``y`` is unused; a batch's
+    targets are caption embeddings ``(B, 384)``: a training row takes one of its clip's training-wording captions at
+    random (from the loop's seed), a validation row its first, a test row its first *held-out-wording* caption
+    (a grammar's test wording; a captions.csv's ``split=test`` rows), so test scores are on phrasings never seen."""
+
+    captions: list[list[int]] = field(default_factory=list)  # per row: indices into texts
+    texts: list[str] = field(default_factory=list)  # distinct training-wording captions
+    text_emb: torch.Tensor | None = None  # (len(texts), 384)
+    test_captions: list[list[int]] = field(default_factory=list)  # per row: indices into test_texts
+    test_texts: list[str] = field(default_factory=list)
+    test_text_emb: torch.Tensor | None = None
+    failures: list[tuple[str, str]] = field(default_factory=list)  # clips that could not be described, and why
+
+    def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = np.asarray(rows)
+        idx = torch.as_tensor(rows)
+        x = self.X[idx]
+        if augment:
+            x = augment_batch(x, self.feature_spec.name, seed=seed)
+        if seed is not None:
+            rng = np.random.default_rng([*seed, 7])
+            pick = [self.captions[r][int(rng.integers(len(self.captions[r])))] for r in rows]
+            return x, self.text_emb[pick]
+        test = set(self.split_rows["test"].tolist())
+        out = [self.test_text_emb[self.test_captions[r][0]] if r in test and self.test_captions[r]
+               else self.text_emb[self.captions[r][0]] for r in rows]
+        return x, torch.stack(out) if out else torch.empty(0, text.DIM)
+
+    def targets(self, rows) -> torch.Tensor:
+        return torch.zeros(len(rows), dtype=torch.long)
+
+    def input_shape(self) -> dict:
+        return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2]), "text_dim": text.DIM}
+
+    def signature(self) -> list:
+        return [*self.X.shape[1:], len(self.texts)]
+
+    def describe(self) -> str:
+        n = {s: len(r) for s, r in self.split_rows.items()}
+        out = (f"captions: {len(self.clip_ids)} clips ({n['train']} train / {n['val']} val / {n['test']} test), "
+               f"{sum(map(len, self.captions))} training-wording captions ({len(self.texts)} distinct), "
+               f"{len(self.test_texts)} distinct held-out-wording ones; input {tuple(self.X.shape[1:])}")
+        return out + "".join(f"\n  not used, unreadable: {path}: {cause}" for path, cause in self.failures)
+
+
+def prepare_captions(data: str | None = None, *, profile: str = "default", per_clip: int = 3, seed: int = 0,
+                     test_group: str | None = None, show_progress: bool | None = None) -> CaptionPairs:
+    """Clips of a dataset (default guitar-fx) as standardized log-mel, split as its layout does (EGFxSet: test on
+    string 5), each paired with its captions: a ``captions:PATH`` folder's own, or ``per_clip`` per wording written
+    by :mod:`dl4mir.features.describe` from its labels and measured audio (cached by everything they depend on).
+    Each distinct sentence is embedded once by the frozen sentence encoder (cached by text)."""
+    ds = get_dataset(data or "guitar-fx", profile=profile, show_progress=show_progress)
+    if not ds.clips:
+        raise DatasetError(f"{ds.root}: no audio clips to pair with captions")
+    by_path = {os.fspath(c.path): c for c in ds.clips}
+    failures: list[tuple[str, str]] = []
+    if ds.reader.name == "captions":
+        said = {c.clip_id: (list(c.labels["captions"]), list(c.labels["test_captions"])) for c in ds.clips}
+    else:
+        rows, result = cached_captions(ds, per_clip=per_clip, seed=seed)
+        failures = list(result.failures)
+        said = {}
+        for r in rows:
+            clip = by_path[os.fspath(ds.root / r["file"])]
+            said.setdefault(clip.clip_id, ([], []))[r["split"] == "test"].append(r["caption"])
+    bare = sorted(cid for cid, (train, _) in said.items() if not train)
+    if bare:
+        raise DatasetError(f"{ds.root}: {len(bare)} clip(s) have no training caption, only held-out ones: "
+                           f"{', '.join(bare[:5])}; give each clip at least one caption with split=train")
+    table = load_table(ds, feature_spec_for("logmel", _window_s(ds, TASKS["captions"])), show_progress=show_progress)
+    keep = [i for i, cid in enumerate(table.clip_ids) if cid in said]
+    failures += [(cid, "no features") for cid in table.missing]
+    clip_ids = [table.clip_ids[i] for i in keep]
+    split_rows = _split_rows(ds, clip_ids, test_group=test_group)
+    X = torch.from_numpy(table.X[keep].astype(np.float32))
+    norm = band_statistics(X[torch.as_tensor(split_rows["train"])])
+    texts = sorted({c for cid in clip_ids for c in said[cid][0]})
+    test_texts = sorted({c for cid in clip_ids for c in said[cid][1]})
+    t_index, e_index = {c: i for i, c in enumerate(texts)}, {c: i for i, c in enumerate(test_texts)}
+    labels_of = [table.labels[i] for i in keep]
+    scalar = [k for k, v in (labels_of[0] if labels_of else {}).items() if isinstance(v, (str, int, float))]
+    return CaptionPairs(
+        TASKS["captions"], standardize_bands(X, norm), torch.zeros(len(clip_ids), dtype=torch.long), clip_ids,
+        None, split_rows, table.spec, norm, {k: np.array([lab[k] for lab in labels_of]) for k in scalar},
+        captions=[[t_index[c] for c in said[cid][0]] for cid in clip_ids], texts=texts,
+        text_emb=torch.from_numpy(text.embed(texts)),
+        test_captions=[[e_index[c] for c in said[cid][1]] for cid in clip_ids], test_texts=test_texts,
+        test_text_emb=torch.from_numpy(text.embed(test_texts)) if test_texts else torch.empty(0, text.DIM),
+        failures=failures)
 
 
 MAX_EVAL_CROPS = 64  # validation and test crops of an AudioCrops (from as many files, at most)

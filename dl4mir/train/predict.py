@@ -84,6 +84,40 @@ def prepare_input(y: np.ndarray, spec: FeatureSpec, norm: dict) -> torch.Tensor:
     return standardize_bands(x, norm)  # (n_mels, frames)
 
 
+@dataclass
+class Windows:
+    """One file cut into a model's windows: ``x`` their features ``(windows, …)``, at ``starts`` samples of ``y``."""
+
+    x: torch.Tensor
+    starts: list[int]
+    warnings: list[str]
+    y: np.ndarray  # the file at the model's rate
+    spec: FeatureSpec
+    window: int  # samples per window
+
+
+def file_windows(meta: dict, paths, result: BatchResult, *, hop_s: float | None = None, max_channels: int = 8,
+                 source="the model"):
+    """Yield ``(path, Windows)`` for each file of ``paths`` that loads (the others go to ``result.failures``):
+    the model's window (its features' ``duration_s``) every ``hop_s`` seconds (default half a window)."""
+    spec = FeatureSpec.parse(meta["feature_spec"])
+    window_s = float(spec.duration_s or 0)
+    if window_s <= 0:
+        raise ConfigError(f"{source}: the model's feature spec {spec} has no duration_s window")
+    hop_s = window_s / 2 if hop_s is None else hop_s
+    if not hop_s > 0:
+        raise ParameterError(f"hop must be positive seconds, got {hop_s}")
+    window, hop = int(round(window_s * spec.sr)), max(1, int(round(hop_s * spec.sr)))
+    at_window = replace(spec, offset_s=0.0)  # windows are cut here; the training crop's offset does not apply
+    for p, y, file_sr in result.each_loaded(paths, sr=None, mono=True, max_channels=max_channels):
+        warnings = input_warnings(y, file_sr, window_s=window_s)  # at the file's rate: clipping is exact there
+        y = resample(y, orig_sr=file_sr, target_sr=spec.sr)
+        starts = window_starts(len(y), window=window, hop=hop)
+        x = torch.stack([prepare_input(fit_to_length(y[s:s + window], length=window), at_window, meta["norm"])
+                         for s in starts])
+        yield p, Windows(x, starts, warnings, y, spec, window)
+
+
 def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, hop_s: float | None = None,
                   max_channels: int = 8) -> BatchResult:
     """``BatchResult`` whose ``ok`` maps each path to its :class:`Prediction`.  ``hop_s``: seconds between
@@ -97,24 +131,10 @@ def predict_files(export_dir: str | os.PathLike, paths, *, top_k: int = 3, hop_s
 def predict_with(model: torch.nn.Module, meta: dict, paths, *, top_k: int = 3, hop_s: float | None = None,
                  max_channels: int = 8, source="the model") -> BatchResult:
     """:func:`predict_files` with a model in memory and its export metadata (``TaskData.export_meta``)."""
-    spec = FeatureSpec.parse(meta["feature_spec"])
-    window_s = float(spec.duration_s or 0)
-    if window_s <= 0:
-        raise ConfigError(f"{source}: the model's feature spec {spec} has no duration_s window")
-    hop_s = window_s / 2 if hop_s is None else hop_s
-    if not hop_s > 0:
-        raise ParameterError(f"hop must be positive seconds, got {hop_s}")
-    window, hop = int(round(window_s * spec.sr)), max(1, int(round(hop_s * spec.sr)))
-    at_window = replace(spec, offset_s=0.0)  # windows are cut here; the training crop's offset does not apply
     result = BatchResult()
-    for p, y, file_sr in result.each_loaded(paths, sr=None, mono=True, max_channels=max_channels):
-        warnings = input_warnings(y, file_sr, window_s=window_s)  # at the file's rate: clipping is exact there
-        y = resample(y, orig_sr=file_sr, target_sr=spec.sr)
-        starts = window_starts(len(y), window=window, hop=hop)
-        x = torch.stack([prepare_input(fit_to_length(y[s:s + window], length=window), at_window, meta["norm"])
-                         for s in starts])
+    for p, w in file_windows(meta, paths, result, hop_s=hop_s, max_channels=max_channels, source=source):
         with torch.no_grad():
-            out = torch.cat([model(x[i:i + BATCH]) for i in range(0, len(x), BATCH)])
+            out = torch.cat([model(w.x[i:i + BATCH]) for i in range(0, len(w.x), BATCH)])
         if meta["kind"] == "classification":
             probs = torch.softmax(out, dim=1)  # (windows, classes)
             per_window = [_top(pr, meta["classes"], top_k) for pr in probs]
@@ -124,9 +144,10 @@ def predict_with(model: torch.nn.Module, meta: dict, paths, *, top_k: int = 3, h
             values = out.reshape(len(out)) * norm.get("target_std", 1.0) + norm.get("target_mean", 0.0)
             per_window = [[(meta["task"], float(v))] for v in values]
             top = [(meta["task"], float(values.mean()))]
-        windows = [{"start_s": s / spec.sr, "end_s": min(s + window, len(y)) / spec.sr, "top": t}
-                   for s, t in zip(starts, per_window)]
-        result.ok[p] = Prediction(top=top, duration_s=len(y) / spec.sr, warnings=warnings, windows=windows)
+        sr = w.spec.sr
+        windows = [{"start_s": s / sr, "end_s": min(s + w.window, len(w.y)) / sr, "top": t}
+                   for s, t in zip(w.starts, per_window)]
+        result.ok[p] = Prediction(top=top, duration_s=len(w.y) / sr, warnings=w.warnings, windows=windows)
     return result
 
 

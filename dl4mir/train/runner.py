@@ -30,7 +30,7 @@ from dl4mir.config import parse_overrides, read_toml
 from dl4mir.errors import ConfigError, TrainingError
 from dl4mir.models import build_model, input_kind, model_classes
 from dl4mir.train.checkpoint import load_exported
-from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio
+from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio, prepare_captions
 from dl4mir.train.loop import TrainConfig, fit
 
 # settings that change how a run is carried out or where it stops, not what it computes: a resume may change them
@@ -212,8 +212,8 @@ def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, 
     ----------
     model : a registered model name (``dl4mir.models.REGISTRY``), e.g. ``"cnn"``, ``"cvae"``.
     task : a task name (``dl4mir.train.data.TASKS``), or a :class:`TaskData` / :class:`AudioCrops` already
-        prepared (lessons reuse one for several models); ``None``: the model's own (``audio`` for RAVE, else
-        ``effect``).
+        prepared (lessons reuse one for several models); ``None``: the model's own (``audio`` for RAVE,
+        ``captions`` for the audio–language models, else ``effect``).
     data, profile : the dataset spec and profile when ``task`` is a name (default: the task's synthetic dataset).
     out : the run folder (default ``runs/train/<model>-<task>``).
     config, overrides, model_config, train : settings, lowest to highest precedence: a TOML file, ``--set``
@@ -240,6 +240,12 @@ def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, 
         sr, crop = (model_cfg.get(k, defaults[k]) for k in ("sample_rate", "crop_samples"))
         task_data = prepare_audio(data, sr=sr, crop_samples=crop, profile=profile, test_group=test_group,
                                   min_train_samples=cfg.batch_size * crop, show_progress=show_progress)
+        print(task_data.describe())
+    elif input_kind(model) == "captions":
+        if task_name != "captions":
+            raise ConfigError(f"{model} learns from clips paired with captions (task 'captions'), not from the task "
+                              f"{task_name!r}")
+        task_data = prepare_captions(data, profile=profile, test_group=test_group, show_progress=show_progress)
         print(task_data.describe())
     else:
         task_data = prepare(task, input_kind=input_kind(model), data=data, profile=profile, test_group=test_group,
