@@ -139,4 +139,7 @@ class CLAP(nn.Module):
         with torch.no_grad():  # how often a clip's nearest caption in the batch says what its own does
             sim = a @ e.T
             hit = (t @ t.T)[torch.arange(len(t)), sim.argmax(dim=1)] > 1 - 1e-5
-        return {"loss": loss, "batch_top1": hit.float().mean(), "temperature": 1 / self.scale().detach()}
+        logs = {"loss": loss, "batch_top1": hit.float().mean()}
+        if self.cfg.objective == "infonce":
+            logs["temperature"] = 1 / self.scale().detach()
+        return logs
