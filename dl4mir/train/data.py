@@ -13,8 +13,8 @@ from dl4mir.augment import augment_batch
 from dl4mir.data import get_dataset
 from dl4mir.data.splits import default_split
 from dl4mir.errors import ConfigError, DatasetError
-from dl4mir.features.bands import band_statistics, standardize_bands
 from dl4mir.features import text
+from dl4mir.features.bands import band_statistics, standardize_bands
 from dl4mir.features.cache import FeatureSpec, load_table
 from dl4mir.features.describe import cached_captions
 from dl4mir.features.logmag import SPEC
