@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from dl4mir.data.egfxset import effect_type_of
+from dl4mir.lessons import audio_language
 from dl4mir.train import retrieval as R
 from dl4mir.train import train_model
 from dl4mir.train.data import prepare, prepare_captions
@@ -22,14 +23,11 @@ TARGETS = {"effect": 0.75, "effect_type": 0.90, "p_at_10": 0.90}
 
 
 def scores(model, data) -> dict:
-    rows = data.rows("test")
-    emb = R.embed_features(model, data.X[torch.as_tensor(rows)])
-    effects, types = data.labels["effect"][rows], data.labels["effect_type"][rows]
-    out = {"effect": R.zero_shot_report(model, emb, effects, {e: e for e in sorted(set(effects))})["accuracy"],
-           "effect_type": R.zero_shot_report(model, emb, types, R.members(data.labels, "effect_type", "effect"))
-           ["accuracy"],
-           "effect_type_names": R.zero_shot_report(model, emb, types, {t: t for t in sorted(set(types))})["accuracy"],
-           "p_at_10": R.class_query_precision(model, emb, effects)["mean"]}
+    """The lesson's measures of one model on the held-out string (``dl4mir.lessons.audio_language``)."""
+    rows, emb = audio_language.embeddings(model, data, "test")
+    zs = audio_language.zero_shot_scores(model, data, rows, emb)
+    out = {key: zs[key]["accuracy"] for key in ("effect", "effect_type", "effect_type_names")}
+    out.update(probe=zs["probe_effect"], p_at_10=R.class_query_precision(model, emb, data.labels["effect"][rows])["mean"])
     exact = R.caption_retrieval(model, data, rows, emb)
     for way in ("text_to_audio", "audio_to_text"):
         rep = exact[way]
@@ -66,7 +64,7 @@ def main() -> None:
                                                                for p, t in zip(pred, truth)])),
                                  "seconds": time.perf_counter() - t0}
 
-    cols = ("effect", "effect_type", "effect_type_names", "p_at_10", "text_to_audio_R@10", "text_to_audio_median_rank",
+    cols = ("effect", "effect_type", "effect_type_names", "probe", "p_at_10", "text_to_audio_R@10", "text_to_audio_median_rank",
             "audio_to_text_R@10", "audio_to_text_median_rank", "seconds")
     print("\n| model | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
     for name, row in table.items():

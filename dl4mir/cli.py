@@ -738,9 +738,11 @@ def parse_labels(text: str) -> tuple[list[str], list[str]]:
     for part in (p.strip() for p in text.split(",")):
         if not part:
             raise ConfigError(f"--labels {text!r}: an empty label (two commas, or one at an end)")
-        name, _, desc = part.partition("=")
-        names.append(name.strip())
-        descriptions.append(desc.strip() or name.strip())
+        name, _, desc = (s.strip() for s in part.partition("="))
+        if name in names:
+            raise ConfigError(f"--labels {text!r}: the label {name!r} repeats")
+        names.append(name)
+        descriptions.append(desc or name)
     return names, descriptions
 
 

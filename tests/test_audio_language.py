@@ -48,6 +48,24 @@ def test_retrieval_metrics_equal_a_by_hand_count():
         first_relevant_rank(sim, rel[:1])
 
 
+def test_coarse_accuracy_counts_confusions_within_a_coarse_class():
+    report = {"labels": ["chorus", "phaser", "tape echo"], "confusion_matrix": [[2, 1, 0], [3, 0, 1], [0, 0, 4]]}
+    kind = {"chorus": "modulation", "phaser": "modulation", "tape echo": "delay"}.get
+    assert R.coarse_accuracy(report, kind) == pytest.approx((2 + 1 + 3 + 0 + 4) / 11)
+
+
+def test_files_key_follows_the_audio(tmp_path):
+    from dl4mir.data import get_dataset
+
+    folder = _tones(tmp_path, n=4)
+    before = get_dataset(f"captions:{folder}").files_key()
+    assert get_dataset(f"captions:{folder}").files_key() == before
+    save(folder / "tone01.wav", np.zeros(12000, np.float32), sr=16000)
+    ds = get_dataset(f"captions:{folder}")
+    ds.refresh_index()  # a changed folder must be re-indexed before use (the dataset says so)
+    assert ds.files_key() != before
+
+
 def _tones(root, n=24, *, seed=0):
     """Low (110–150 Hz) and high (1.5–2 kHz) tones, each with a caption of its register in two wordings."""
     rng = np.random.default_rng(seed)
@@ -109,7 +127,8 @@ def test_clap_learns_register_words_and_labels_new_tones_zero_shot(tmp_path, cap
     bad.write_bytes(b"not audio")
     assert main(["classify", files[0], str(bad), "--model", str(out / "export"), "--labels", "low,high"]) == 1
     assert "bad.wav" in capsys.readouterr().out
-    for labels, why in (("low,,high", "empty label"), ("low,low", "repeat"), ("low", "at least two")):
+    for labels, why in (("low,,high", "empty label"), ("low,low", "repeat"), ("low=a,low=b", "repeats"),
+                        ("low", "at least two")):
         assert main(["classify", files[0], "--model", str(out / "export"), "--labels", labels]) != 0
         assert why in capsys.readouterr().err
     with pytest.raises(ConfigError, match="empty"):

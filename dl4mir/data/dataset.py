@@ -511,6 +511,15 @@ class Dataset:
     def has_index(self) -> bool:
         return self.index_path.is_file()
 
+    def files_key(self) -> str:
+        """A digest of every clip's path, size and modification time: what a cache of anything computed from the
+        clips (captions, search embeddings) is keyed by, so changed audio is never answered from old results."""
+        stamp = []
+        for c in self.clips:
+            st = os.stat(c.path)
+            stamp.append((Path(c.path).relative_to(self.root).as_posix(), st.st_size, st.st_mtime_ns))
+        return hashlib.sha1(repr((str(self.root.resolve()), self.reader.name, sorted(stamp))).encode()).hexdigest()
+
     @property
     def index_is_built_here(self) -> bool:
         """True when dl4mir built the index from the folder's files (a real dataset), so it follows the files."""

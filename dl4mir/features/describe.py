@@ -205,10 +205,7 @@ def cached_captions(ds, *, per_clip: int = 3, seed: int = 0) -> tuple[list[dict]
     """:func:`caption_dataset`, kept under ``dl4mir_home()/captions/cache`` by everything it depends on (the
     dataset's files, their sizes and times, ``per_clip``, ``seed`` and the grammar itself), so a changed file or
     setting is described afresh, never answered from an old description."""
-    files = sorted((Path(c.path).relative_to(ds.root).as_posix(), os.stat(c.path).st_size, os.stat(c.path).st_mtime_ns)
-                   for c in ds.clips)
-    key = hashlib.sha1(repr((str(ds.root.resolve()), ds.reader.name, files, per_clip, seed, _grammar_key()))
-                       .encode()).hexdigest()[:16]
+    key = hashlib.sha1(repr((ds.files_key(), per_clip, seed, _grammar_key())).encode()).hexdigest()[:16]
     path = dl4mir_home() / "captions" / "cache" / f"{key}.json"
     if path.is_file():
         saved = json.loads(path.read_text())

@@ -62,8 +62,7 @@ def zero_shot_scores(model, data, rows, emb) -> dict:
     out = {"effect": R.zero_shot_report(model, emb, truth, {e: e for e in effects}),
            "effect_type": R.zero_shot_report(model, emb, types, R.members(data.labels, "effect_type", "effect")),
            "effect_type_names": R.zero_shot_report(model, emb, types, {t: t for t in sorted(set(map(str, types)))})}
-    via = [effect_type_of(p) for p in out["effect"]["predicted"]]
-    out["effect_to_type"] = float(np.mean([v == t for v, t in zip(via, types)]))
+    out["effect_to_type"] = R.coarse_accuracy(out["effect"], effect_type_of)
     train_rows, train_emb = embeddings(model, data, "train")
     probe = LogisticRegression(max_iter=2000, C=10.0).fit(train_emb, data.labels["effect"][train_rows])
     pred = probe.predict(emb)
@@ -75,12 +74,13 @@ def zero_shot_scores(model, data, rows, emb) -> dict:
 def query_table(ctx, model, data, rows, emb, *, k: int = 3) -> list[dict]:
     """The lesson's example queries, each with its top ``k`` held-out clips (players) and what they are."""
     index = R.Index(emb, [data.clip_ids[r] for r in rows], [{} for _ in rows])
+    row_of = dict(zip(index.files, rows))
     paths = {c.clip_id: c.path for c in ctx.dataset(ctx.guitar).clips}
     table = []
     for q_no, query in enumerate(QUERIES):
         hits = []
         for rank, (clip_id, score) in enumerate(R.search(model, index, query, k=k), 1):
-            r = rows[index.files.index(clip_id)]
+            r = row_of[clip_id]
             what = f"{data.labels['effect'][r]}, {data.labels['pickup'][r]} pickup, MIDI {data.labels['midi'][r]}"
             y, sr = load(paths[clip_id], sr=None)
             ctx.wav(f"query{q_no}_{rank}", y, sr, f"“{query}” → #{rank} ({score:.2f}): {what}")
@@ -116,10 +116,6 @@ def run(ctx) -> dict:
                           "the held-out string's clips (chance: the effect's share)"),
                list(queries["per_class"]), list(queries["per_class"].values()), title="precision@10", ylabel="P@10")
     table = query_table(ctx, model, data, rows, emb)
-    for z in zs.values():
-        if isinstance(z, dict):
-            z.pop("predicted")
-    family.pop("predicted")
     t2a, a2t = exact["text_to_audio"], exact["audio_to_text"]
     return {
         "headline": {"zero_shot_effect": zs["effect"]["accuracy"],

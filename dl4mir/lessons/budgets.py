@@ -36,6 +36,10 @@ RAVE = {"quick": {"phase1": 6, "warmup": 3, "phase2": 3, "files": 40, "notes": 1
         "default": {"phase1": 250, "warmup": 125, "phase2": 40, "files": 300, "notes": 39},
         "full": {"phase1": 20000, "warmup": 5000, "phase2": 10000, "files": None, "notes": 130}}
 
+# audio-language: epochs of the CLAP model, captions per clip in each wording
+AUDIO_LANGUAGE = {"quick": {"epochs": 2, "per_clip": 2}, "default": {"epochs": 5, "per_clip": 2},
+                  "full": {"epochs": 30, "per_clip": 3}}
+
 
 def epochs(lesson: str, profile: str) -> dict:
     table = EPOCHS[lesson]
@@ -44,7 +48,3 @@ def epochs(lesson: str, profile: str) -> dict:
 
 def per_profile(table: dict, profile: str):
     return table.get(profile, table["default"])
-
-# audio-language: epochs of the CLAP model, captions per clip in each wording
-AUDIO_LANGUAGE = {"quick": {"epochs": 2, "per_clip": 2}, "default": {"epochs": 5, "per_clip": 2},
-                  "full": {"epochs": 30, "per_clip": 3}}

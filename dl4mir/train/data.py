@@ -145,6 +145,12 @@ def _window_s(ds, task: Task) -> float:
     return task.duration_s or info(ds.clips[0].path).duration_s
 
 
+def _scalar_labels(labels: list[dict]) -> dict[str, np.ndarray]:
+    """Every label column whose values are strings or numbers (not lists of captions), aligned with the rows."""
+    scalar = [k for k, v in (labels[0] if labels else {}).items() if isinstance(v, (str, int, float))]
+    return {k: np.array([lab[k] for lab in labels]) for k in scalar}
+
+
 def _split_rows(ds, clip_ids: list[str], *, test_group: str | None, val_fold: int = 0) -> dict[str, np.ndarray]:
     """Row indices (into ``clip_ids``) of train / val / test: the layout's course split, one grouped fold of the
     development set validating."""
@@ -223,9 +229,7 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         X = standardize_bands(X, norm)
     if task.kind == "regression":
         norm.update(target_mean=t_mean, target_std=t_std)
-    scalar = [k for k, v in (table.labels[0] if table.labels else {}).items() if isinstance(v, (str, int, float))]
-    labels = {key: table.column(key) for key in scalar}
-    return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm, labels)
+    return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm, _scalar_labels(table.labels))
 
 
 @dataclass
@@ -249,14 +253,16 @@ class CaptionPairs(TaskData):
         x = self.X[idx]
         if augment:
             x = augment_batch(x, self.feature_spec.name, seed=seed)
-        if seed is not None:
-            rng = np.random.default_rng([*seed, 7])
-            pick = [self.captions[r][int(rng.integers(len(self.captions[r])))] for r in rows]
-            return x, self.text_emb[pick]
+        if seed is None:
+            return x, self._fixed[idx]
+        rng = np.random.default_rng([*seed, 7])
+        return x, self.text_emb[[self.captions[r][int(rng.integers(len(self.captions[r])))] for r in rows]]
+
+    def __post_init__(self):  # each row's caption when no seed draws one: held-out wording for test rows
         test = set(self.split_rows["test"].tolist())
-        out = [self.test_text_emb[self.test_captions[r][0]] if r in test and self.test_captions[r]
-               else self.text_emb[self.captions[r][0]] for r in rows]
-        return x, torch.stack(out) if out else torch.empty(0, text.DIM)
+        fixed = [self.test_text_emb[self.test_captions[r][0]] if r in test and self.test_captions[r]
+                 else self.text_emb[self.captions[r][0]] for r in range(len(self.clip_ids))]
+        self._fixed = torch.stack(fixed) if fixed else torch.empty(0, text.DIM)
 
     def targets(self, rows) -> torch.Tensor:
         return torch.zeros(len(rows), dtype=torch.long)
@@ -309,11 +315,9 @@ def prepare_captions(data: str | None = None, *, profile: str = "default", per_c
     texts = sorted({c for cid in clip_ids for c in said[cid][0]})
     test_texts = sorted({c for cid in clip_ids for c in said[cid][1]})
     t_index, e_index = {c: i for i, c in enumerate(texts)}, {c: i for i, c in enumerate(test_texts)}
-    labels_of = [table.labels[i] for i in keep]
-    scalar = [k for k, v in (labels_of[0] if labels_of else {}).items() if isinstance(v, (str, int, float))]
     return CaptionPairs(
         TASKS["captions"], standardize_bands(X, norm), torch.zeros(len(clip_ids), dtype=torch.long), clip_ids,
-        None, split_rows, table.spec, norm, {k: np.array([lab[k] for lab in labels_of]) for k in scalar},
+        None, split_rows, table.spec, norm, _scalar_labels([table.labels[i] for i in keep]),
         captions=[[t_index[c] for c in said[cid][0]] for cid in clip_ids], texts=texts,
         text_emb=torch.from_numpy(text.embed(texts)),
         test_captions=[[e_index[c] for c in said[cid][1]] for cid in clip_ids], test_texts=test_texts,

@@ -90,37 +90,38 @@ def dataset_index(model, meta: dict, data: str, *, profile: str = "default", exp
     index is kept under ``dl4mir_home()/search_index``, keyed by the model's weights and the clips' files, so other
     weights or changed audio are embedded afresh."""
     ds = get_dataset(data, profile=profile, show_progress=show_progress)
-    spec = FeatureSpec.parse(meta["feature_spec"])
-    if ds.reader.name in ("folder", "captions"):  # clips of any length: the model's windows over each whole file
-        paths = [os.fspath(c.path) for c in ds.clips]
-        result = embed_files(model, meta, paths)
-        if result.failures:
-            print(result.summary())
-        files = list(result.ok)
-        by_path = {os.fspath(c.path): c for c in ds.clips}
-        return Index(np.stack([result.ok[f] for f in files]), files, [by_path[f].labels for f in files])
     path = None
     if export_dir is not None:
-        stamp = sorted((os.fspath(c.path), os.stat(c.path).st_size, os.stat(c.path).st_mtime_ns) for c in ds.clips)
-        key = hashlib.sha1(repr((_weights_key(export_dir), str(spec), stamp)).encode()).hexdigest()[:16]
-        path = dl4mir_home() / "search_index" / f"{key}.npz"
-    by_id = {c.clip_id: c for c in ds.clips}
-    if path is not None and path.is_file():
+        key = hashlib.sha1(repr((_weights_key(export_dir), meta["feature_spec"], ds.files_key())).encode())
+        path = dl4mir_home() / "search_index" / f"{key.hexdigest()[:16]}.npz"
+    cached = path is not None and path.is_file()
+    if cached:
         saved = np.load(path)
-        ids = [str(i) for i in saved["clip_ids"]]
-        return Index(saved["embeddings"], [os.fspath(by_id[i].path) for i in ids], [by_id[i].labels for i in ids],
-                     cached=True)
-    table = load_table(ds, spec, show_progress=show_progress)
+        ids, emb = [str(i) for i in saved["clip_ids"]], saved["embeddings"]
+    else:
+        ids, emb = _embed_dataset(model, meta, ds, show_progress=show_progress)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, embeddings=emb, clip_ids=np.array(ids, dtype=str))
+            os.replace(tmp, path)
+    by_id = {c.clip_id: c for c in ds.clips}
+    return Index(emb, [os.fspath(by_id[i].path) for i in ids], [by_id[i].labels for i in ids], cached)
+
+
+def _embed_dataset(model, meta: dict, ds, *, show_progress: bool | None = None) -> tuple[list[str], np.ndarray]:
+    """``(clip ids, embeddings)`` of every clip that can be embedded; the others are named on the console."""
+    if ds.reader.name in ("folder", "captions"):  # clips of any length: the model's windows over each whole file
+        ids = {os.fspath(c.path): c.clip_id for c in ds.clips}
+        result = embed_files(model, meta, list(ids))
+        if result.failures:
+            print(result.summary())
+        return [ids[p] for p in result.ok], np.stack(list(result.ok.values()))
+    table = load_table(ds, FeatureSpec.parse(meta["feature_spec"]), show_progress=show_progress)
     if table.missing:
         print(f"note: {len(table.missing)} clip(s) without features are not searchable: {', '.join(table.missing[:5])}")
     X = standardize_bands(torch.from_numpy(table.X.astype(np.float32)), meta["norm"])
-    emb = embed_features(model, X)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, embeddings=emb, clip_ids=np.array(table.clip_ids, dtype=str))
-        os.replace(tmp, path)
-    return Index(emb, [os.fspath(by_id[i].path) for i in table.clip_ids], [by_id[i].labels for i in table.clip_ids])
+    return table.clip_ids, embed_features(model, X)
 
 
 def search(model, index: Index, query: str, *, k: int = 10) -> list[tuple[str, float]]:
@@ -155,6 +156,14 @@ def zero_shot(model, embeddings: np.ndarray, labels, *, templates=TEMPLATES) -> 
     return sim.argmax(axis=1), sim
 
 
+def coarse_accuracy(report: dict, coarse_of) -> float:
+    """Accuracy of a :func:`zero_shot_report` at a coarser level (effect → effect type): the share of its confusion
+    matrix where the true and predicted classes map to the same coarse class."""
+    cm, coarse = np.asarray(report["confusion_matrix"]), [coarse_of(c) for c in report["labels"]]
+    same = np.array([[a == b for b in coarse] for a in coarse])
+    return float(cm[same].sum() / max(cm.sum(), 1))
+
+
 def members(labels: dict, coarse: str, fine: str) -> dict[str, str]:
     """``{coarse class: "fine|fine|…"}``: each class of ``coarse`` (effect type) described by the ``fine`` classes
     (effects) found with it, the way one would tell a zero-shot model what "modulation" means."""
@@ -170,7 +179,7 @@ def zero_shot_report(model, embeddings: np.ndarray, truth, descriptions: dict[st
     predicted = [names[i] for i in pred]
     rep = classification_report([str(t) for t in truth], predicted, labels=names)
     return {"accuracy": rep["accuracy"], "balanced_accuracy": rep["balanced_accuracy"], "chance": 1 / len(names),
-            "labels": names, "confusion_matrix": rep["confusion_matrix"], "predicted": predicted}
+            "labels": names, "confusion_matrix": rep["confusion_matrix"]}
 
 
 def caption_retrieval(model, data, rows, embeddings: np.ndarray) -> dict:
