@@ -28,6 +28,7 @@ from typing import Iterable
 import numpy as np
 
 from dl4mir.errors import AudioError, ParameterError
+from dl4mir.video import is_video, load_audio_track
 
 __all__ = [
     "AudioInfo",
@@ -290,6 +291,9 @@ def load(
     """
     import soundfile as sf
 
+    if is_video(path):  # a video's audio track (real MUSIC-style folders), with the same checks after decoding
+        return _load_video_track(Path(path), sr=sr, mono=mono, offset_s=offset_s, duration_s=duration_s,
+                                 max_channels=max_channels)
     meta = info(path)
     path = Path(path)
     if meta.channels > max_channels:
@@ -322,6 +326,20 @@ def load(
                                    "load a shorter excerpt (offset_s=, duration_s=)")
         y = resample(y, orig_sr=file_sr, target_sr=sr)
         file_sr = sr
+    return y, int(file_sr)
+
+
+def _load_video_track(path: Path, *, sr, mono, offset_s, duration_s, max_channels) -> tuple[np.ndarray, int]:
+    y, file_sr = load_audio_track(path, mono=False)
+    if y.shape[0] > max_channels:
+        raise AudioError(path, f"{y.shape[0]} channels, more than the {max_channels} allowed")
+    start = int(round(offset_s * file_sr))
+    if start < 0 or start >= y.shape[1]:
+        raise AudioError(path, f"offset {offset_s} s is outside the track's {y.shape[1] / file_sr:.3f} s")
+    y = y[:, start:None if duration_s is None else start + int(round(duration_s * file_sr))]
+    y = to_mono(y) if mono else y
+    if sr is not None and sr != file_sr:
+        y, file_sr = resample(y, orig_sr=file_sr, target_sr=sr), sr
     return y, int(file_sr)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 EPILOG_DATA = """\
 datasets:
@@ -15,6 +16,8 @@ datasets:
   rhythms       synthetic drum grooves with tempo, beats and meter (GTZAN's tempo layout), made on first use
   rhythms-gtzan the same grooves with GTZAN's tempo distribution (most near 115 BPM), made on first use
   synth-presets random FM / harmonic-plus-noise / subtractive patches at 5 pitches, with their patches
+  av-scenes     synthetic MUSIC-style videos: instrument sprites moving with their sound, with every source
+  music:PATH    MUSIC-style videos: PATH/<instrument>/<id>.mp4 (solos), PATH/<A>+<B>/<id>.mp4 (duets)
   egfxset:PATH  the real EGFxSet in PATH        tinysol:PATH  the real TinySOL in PATH
   gtzan:PATH    GTZAN in mirdata's layout       NAME:PATH     any folder in NAME's layout
   folder:PATH   your own audio: PATH/<label>/.../*.wav, or labels.csv (file,label[,group]) in PATH
@@ -104,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
                                "vowels or captions:PATH): clap (symmetric InfoNCE), clap-content-aware (MusCALL-style "
                                "soft targets), clap-distill (Wav2CLIP-style regression into the text space); then "
                                "`dl4mir search` and `dl4mir classify`\n"
+                               "audio-visual (videos, on av-scenes or music:PATH): sound-of-pixels (mix-and-"
+                               "separate, ratio masks; sound-of-pixels-binary), av-localizer (audio-visual "
+                               "correspondence; task scenes), polyphonic (which instruments play, task mixtures); "
+                               "then `dl4mir separate` and `dl4mir localize`\n"
                                "tasks: effect, effect_type, pickup, string, midi (regression) on guitar-fx or "
                                "egfxset:PATH; family, instrument on instruments or tinysol:PATH; vowel on vowels; "
                                "genre on gtzan:PATH (fault-filtered split if its lists are in PATH); tempo (regression) on "
@@ -201,6 +208,30 @@ def _parser() -> argparse.ArgumentParser:
                          "several ways (required)")
     zs.add_argument("--json", action="store_true", help="print machine-readable JSON")
     zs.set_defaults(func=cmd_classify)
+
+    sp = sub.add_parser("separate", help="split a video's sound into its sources, with a Sound of Pixels model",
+                        description="Finds the places in the video that the model's per-pixel map says the sound "
+                                    "comes from (up to --max-sources, each at least --threshold of the strongest), "
+                                    "separates each place's sound with its visual features, and writes one WAV per "
+                                    "source plus a PNG of the map over four frames into --out.",
+                        epilog="example: dl4mir separate duet.mp4 --model runs/train/sound-of-pixels-scenes/export "
+                               "--out separated/")
+    _video_arguments(sp, "an export folder of `dl4mir train sound-of-pixels` (required)")
+    sp.add_argument("--out", required=True, help="folder for the WAVs and the map (required)")
+    sp.add_argument("--max-sources", type=int, default=2, help="most sources to separate (default: %(default)s)")
+    sp.add_argument("--threshold", type=float, default=0.5,
+                    help="a place counts as a source when its map value is at least this share of the highest "
+                         "(default: %(default)s)")
+    sp.set_defaults(func=cmd_separate)
+
+    lo = sub.add_parser("localize", help="show where in a video its sound comes from",
+                        description="The map of a Sound of Pixels or av-localizer model over four frames (a PNG), "
+                                    "and the strongest place in pixels; --motion weights the map by optical flow "
+                                    "(FlowGrad's cue: a silent instrument does not move with the sound).")
+    _video_arguments(lo, "an export folder of `dl4mir train sound-of-pixels` or `av-localizer` (required)")
+    lo.add_argument("--out", default="localization.png", help="the PNG to write (default: %(default)s)")
+    lo.add_argument("--motion", action="store_true", help="weight the map by the video's motion (default: off)")
+    lo.set_defaults(func=cmd_localize)
 
     te = sub.add_parser("tempo", help="estimate the tempo (BPM) of audio files",
                         description="One global tempo per file: the mean autocorrelation tempogram weighted by a "
@@ -371,7 +402,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = dsub.add_parser("make", help="generate a synthetic dataset (skipped if already complete)")
     p.add_argument("name", choices=("guitar-fx", "guitar-fx-playing", "instruments", "vowels", "rhythms",
-                                    "rhythms-gtzan", "synth-presets"),
+                                    "rhythms-gtzan", "synth-presets", "av-scenes"),
                    help="which synthetic dataset")
     p.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                    help="quick: for tests; default: the course at 16 kHz; full: the real dataset's size")
@@ -767,6 +798,70 @@ def cmd_classify(args) -> int:
         if res.failures:
             print(res.summary())
     return 1 if res.failures else 0
+
+
+def _video_arguments(p, model_help: str) -> None:
+    """What ``separate`` and ``localize`` share: the video, the model, another sound, JSON output."""
+    p.add_argument("video", help="a video file (mp4, mkv, webm, mov)")
+    p.add_argument("--model", required=True, help=model_help)
+    p.add_argument("--audio", default=None, help="the sound to use (default: a WAV of the video's name beside it, "
+                                                 "else the video's own track)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _load_av_model(path: str, kinds: tuple[str, ...]):
+    from dl4mir.errors import ConfigError
+    from dl4mir.train.checkpoint import load_exported
+
+    model, meta = load_exported(Path(path))
+    if meta.get("model") not in kinds:
+        raise ConfigError(f"{path}: a {meta.get('model')} model; this command needs one of {', '.join(kinds)}")
+    return model
+
+
+def cmd_separate(args) -> int:
+    from dl4mir.audio import save
+    from dl4mir.errors import ParameterError
+    from dl4mir.report import plots
+    from dl4mir.train import audio_visual as AV
+
+    if args.max_sources < 1 or not 0 < args.threshold <= 1:
+        raise ParameterError("--max-sources must be >= 1 and --threshold in (0, 1]")
+    model = _load_av_model(args.model, ("sound-of-pixels", "sound-of-pixels-binary"))
+    res = AV.separate_video(model, args.video, audio_path=args.audio, max_sources=args.max_sources,
+                            threshold=args.threshold)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for k, ((x, y), src) in enumerate(zip(res["places"], res["sources"])):
+        files.append(str(save(out / f"source_{k}_x{x}_y{y}.wav", src, sr=res["sr"], subtype="FLOAT")))
+    png = plots.heatmap_overlays(out / "map.png", AV.strip_rows(res["frames"], {"sound": res["map"]},
+                                                                label=Path(args.video).name))
+    if args.json:
+        print(json.dumps({"sources": [{"file": f, "x": x, "y": y} for f, (x, y) in zip(files, res["places"])],
+                          "map": str(png)}, indent=1))
+    else:
+        for f, (x, y) in zip(files, res["places"]):
+            print(f"source at x={x}, y={y} px: {f}")
+        print(f"map: {png}")
+    return 0
+
+
+def cmd_localize(args) -> int:
+    from dl4mir.report import plots
+    from dl4mir.train import audio_visual as AV
+
+    model = _load_av_model(args.model, ("sound-of-pixels", "sound-of-pixels-binary", "av-localizer"))
+    res = AV.localize_video(model, args.video, audio_path=args.audio, motion=args.motion)
+    name = "sound × motion" if args.motion else "sound"
+    png = plots.heatmap_overlays(args.out, AV.strip_rows(res["frames"], {name: res["map"]},
+                                                         label=Path(args.video).name))
+    x, y = res["peak"]
+    if args.json:
+        print(json.dumps({"peak": {"x": x, "y": y}, "map": str(png), "motion": args.motion}, indent=1))
+    else:
+        print(f"the sound comes most from x={x}, y={y} px; map: {png}")
+    return 0
 
 
 def cmd_tempo(args) -> int:

@@ -50,3 +50,12 @@ class TrainingError(Dl4mirError):
 
 class CheckpointError(Dl4mirError):
     """A checkpoint or an exported model is missing, unreadable or malformed."""
+
+
+class VideoError(Dl4mirError):
+    """A video file could not be read or written as asked (``path``: the file; ``cause``: what is wrong)."""
+
+    def __init__(self, path: os.PathLike | str | None, cause: str):
+        self.path = None if path is None else os.fspath(path)
+        self.cause = cause
+        super().__init__(f"{'<array>' if path is None else self.path}: {cause}")

@@ -336,3 +336,110 @@ def retrieval_report(similarity, relevant, *, ks=(1, 5, 10)) -> dict:
         out[f"chance_R@{k}"] = float(np.mean(1 - miss))
     out["chance_median_rank"] = float(np.median((n_items + 1) / (n_rel + 1)))  # expected first rank, r of N relevant
     return out
+
+
+# -- source separation (BSS-eval), sound localization, multi-label recognition (the audio-visual lesson) ------------
+
+SDR_FLOOR_DB = -30.0  # what a silent or useless estimate counts as in averages (its own value is −∞)
+
+
+def _xcorr(a: np.ndarray, b: np.ndarray, n_lags: int) -> np.ndarray:
+    """``r[..., τ] = Σ_t a[..., t] · b[..., t + τ]`` for τ = −(n_lags − 1) … n_lags − 1 (full linear correlation)."""
+    n = a.shape[-1] + n_lags
+    size = 1 << int(np.ceil(np.log2(n)))
+    r = np.fft.irfft(np.conj(np.fft.rfft(a, size)) * np.fft.rfft(b, size), size)
+    return np.concatenate([r[..., size - n_lags + 1:], r[..., :n_lags]], axis=-1)
+
+
+def bss_eval(references, estimates, *, filter_length: int = 512) -> dict:
+    """BSS-eval v3 SDR / SIR / SAR in dB (Vincent, Gribonval & Févotte 2006, as ``mir_eval.separation.
+    bss_eval_sources`` with ``compute_permutation=False``): estimate ``j`` is scored against reference ``j``.
+
+    The target is the estimate's projection onto ``filter_length`` delays of its own reference, the interference
+    what the delays of all references add, the artifacts the rest.  The energies come from the projections'
+    normal equations (``bᵀ G⁻¹ b``, the trick fast-bss-eval uses), not from the filtered signals: 3–4× faster than
+    mir_eval, and equal to it to 0.01 dB (tested).  (fast-bss-eval itself fails under NumPy 2.)  A silent estimate scores −∞ (mir_eval refuses it).
+
+    ``references``, ``estimates``: ``(n_sources, n_samples)``.  Returns ``{"sdr", "sir", "sar"}`` arrays.
+    """
+    from scipy.linalg import cho_factor, cho_solve, solve_toeplitz, toeplitz
+
+    s = np.asarray(references, dtype=np.float64)
+    e = np.asarray(estimates, dtype=np.float64)
+    if s.ndim != 2 or s.shape != e.shape:
+        raise ParameterError(f"references {s.shape} and estimates {e.shape} must both be (n_sources, n_samples)")
+    if not (np.isfinite(s).all() and np.isfinite(e).all()):
+        raise ParameterError("references and estimates must be finite (NaN/Inf found)")
+    if (np.abs(s).sum(axis=1) == 0).any():
+        raise ParameterError("a reference source is silent: its SDR is undefined")
+    N, L = s.shape[0], filter_length
+    # G[(i, a), (k, b)] = Σ_t s_i(t − a) s_k(t − b) = r_ik(a − b): block Toeplitz in the delays
+    auto = _xcorr(s[:, None], s[None], L)  # (N, N, 2L − 1), lag τ at index τ + L − 1
+    G = np.block([[toeplitz(auto[i, k, L - 1:], auto[i, k, L - 1::-1]) for k in range(N)] for i in range(N)])
+    G += 1e-10 * np.trace(G) / len(G) * np.eye(len(G))  # keeps a reference without high frequencies solvable
+    # b_j[(i, d)] = Σ_t s_i(t − d) e_j(t) = r_{s_i e_j}(d)
+    B = _xcorr(s[None], e[:, None], L)[..., L - 1:].reshape(N, N * L)  # (estimates, N·L)
+    p_all = np.einsum("jn,nj->j", B, cho_solve(cho_factor(G), B.T))
+    own = [slice(j * L, (j + 1) * L) for j in range(N)]  # a reference's own delays: Toeplitz, Levinson solves it
+    p_own = np.array([B[j, o] @ solve_toeplitz((G[o, o][:, 0], G[o, o][0]), B[j, o]) for j, o in enumerate(own)])
+    energy = np.einsum("jt,jt->j", e, e)
+    p_all = np.minimum(np.maximum(p_all, p_own), energy)  # rounding must not break p_own ≤ p_all ≤ energy
+    tiny = 1e-300
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"sdr": 10 * np.log10(p_own / np.maximum(energy - p_own, tiny)),
+               "sir": 10 * np.log10(p_own / np.maximum(p_all - p_own, tiny)),
+               "sar": 10 * np.log10(p_all / np.maximum(energy - p_all, tiny))}
+    for v in out.values():
+        v[energy == 0] = -np.inf
+    return out
+
+
+def separation_report(scores: list[dict]) -> dict:
+    """Means (and medians) of SDR / SIR / SAR over every estimated source of many mixtures (each a
+    :func:`bss_eval` dict), a −∞ counted as :data:`SDR_FLOOR_DB`; ``n_silent`` says how many there were."""
+    out = {"n_sources": int(sum(len(s["sdr"]) for s in scores))}
+    for key in ("sdr", "sir", "sar"):
+        v = np.concatenate([s[key] for s in scores]) if scores else np.array([])
+        out[f"{key}_db"] = float(np.mean(np.maximum(v, SDR_FLOOR_DB))) if v.size else float("nan")
+        out[f"{key}_median_db"] = float(np.median(np.maximum(v, SDR_FLOOR_DB))) if v.size else float("nan")
+    out["n_silent"] = int(sum(np.isneginf(s["sdr"]).sum() for s in scores))
+    return out
+
+
+def ciou(heatmap, truth, *, threshold: float = 0.5) -> float:
+    """Consensus IoU (Senocak et al. 2018, as "How to Listen?" reports it) of one map against one ground-truth mask:
+    the pixels where the map, min-max scaled to [0, 1], is at least ``threshold``, against the sounding pixels.
+    ``heatmap`` and ``truth`` are ``(H, W)``; the truth is boolean or a [0, 1] consensus map."""
+    h, g = np.asarray(heatmap, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    if h.shape != g.shape:
+        raise ParameterError(f"heatmap {h.shape} and truth {g.shape} must have one shape")
+    span = h.max() - h.min()
+    on = (h - h.min()) / span >= threshold if span > 0 else np.ones_like(h, dtype=bool)
+    denom = g.sum() + (on & (g == 0)).sum()
+    return float((g * on).sum() / denom) if denom > 0 else 0.0
+
+
+def localization_report(cious) -> dict:
+    """cIoU@0.5 (share of maps with cIoU ≥ 0.5), mean cIoU, and the AUC of the success rate over cIoU thresholds
+    0–1 (Senocak et al.)."""
+    v = np.asarray(cious, dtype=np.float64)
+    thresholds = np.linspace(0, 1, 21)
+    success = np.array([(v >= t).mean() for t in thresholds]) if v.size else np.zeros_like(thresholds)
+    return {"ciou@0.5": float((v >= 0.5).mean()) if v.size else float("nan"),
+            "mean_ciou": float(v.mean()) if v.size else float("nan"), "auc": auc(thresholds, success), "n": int(v.size)}
+
+
+def multilabel_report(y_true, scores, classes: list[str], *, threshold: float = 0.5) -> dict:
+    """Per-class F1 (at ``threshold`` on probabilities), macro F1, per-class average precision and its mean (mAP),
+    and the share of clips with every label right.  ``y_true`` (N, C) in {0, 1}, ``scores`` (N, C) in [0, 1]."""
+    from sklearn.metrics import average_precision_score, f1_score
+
+    y, p = np.asarray(y_true) > 0.5, np.asarray(scores, dtype=np.float64)
+    if y.shape != p.shape or y.shape[1] != len(classes):
+        raise ParameterError(f"y_true {y.shape}, scores {p.shape} and {len(classes)} classes do not match")
+    pred = p >= threshold
+    f1 = f1_score(y, pred, average=None, zero_division=0)
+    ap = np.array([average_precision_score(y[:, c], p[:, c]) if y[:, c].any() else np.nan for c in range(len(classes))])
+    return {"macro_f1": float(np.mean(f1)), "mAP": float(np.nanmean(ap)),
+            "exact_match": float((pred == y).all(axis=1).mean()),
+            "per_class": {c: {"f1": float(f), "ap": float(a)} for c, f, a in zip(classes, f1, ap)}, "n": int(len(y))}

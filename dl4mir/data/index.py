@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from dl4mir import audio
 from dl4mir._progress import progress
-from dl4mir.errors import AudioError, DatasetError
+from dl4mir.errors import AudioError, DatasetError, VideoError
+from dl4mir.video import is_video, read_video
 
 INDEX_FILE = "dl4mir_index.json"
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".caf", ".w64", ".rf64")
@@ -122,6 +123,7 @@ class Index:
     malformed: list[str] = field(default_factory=list)
     stats: dict | None = None  # {relpath: [size, mtime_ns]} when dl4mir built the index from the files
     checksums: dict = field(default_factory=dict)  # {relpath: md5} of every file the index names, annotations too
+    extra: dict = field(default_factory=dict)  # {clip_id: {key: relpath or None}}: the files beside the audio
 
 
 def read_index(path: str | os.PathLike) -> Index:
@@ -167,7 +169,9 @@ def read_index(path: str | os.PathLike) -> Index:
     checksums = {v[0]: v[1] for rec in data["tracks"].values() if isinstance(rec, dict) for v in rec.values()
                  if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)}
     stats = data.get("stats") if isinstance(data.get("stats"), dict) else None
-    return Index(path, str(data.get("version", "")), entries, duplicates, malformed, stats, checksums)
+    extra = {clip_id: {k: v[0] for k, v in rec.items() if k != "audio" and isinstance(v, list) and len(v) == 2}
+             for clip_id, rec in data["tracks"].items() if clip_id in entries}
+    return Index(path, str(data.get("version", "")), entries, duplicates, malformed, stats, checksums, extra)
 
 
 @dataclass
@@ -299,6 +303,23 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
                 audio.load(path, sr=None, mono=False, max_channels=64)
             except AudioError as exc:
                 rep.unreadable.append(f"{rel}: {exc.cause}")
+    beside_mismatch = []
+    for clip_id, keys in index.extra.items():  # the files beside the audio: videos, annotations, ground truth
+        for rel in keys.values():
+            if rel is None or rel in actual or rel == index.entries[clip_id][0]:
+                continue
+            path = safe_path(root, rel)
+            if not path.is_file():
+                rep.missing.append(rel)
+                continue
+            md5 = index.checksums.get(rel)
+            if md5 is not None and md5_file(path) != md5:
+                beside_mismatch.append(rel)
+            if check_audio and is_video(path):
+                try:
+                    read_video(path)
+                except VideoError as exc:
+                    rep.unreadable.append(f"{rel}: {exc.cause}")
     # two mismatching files that hold each other's expected content were swapped
     seen = set()
     for rel in rep.checksum_mismatch:
@@ -306,7 +327,7 @@ def validate(root: Path, index: Index, *, check_audio: bool = True, show_progres
         if other and other != rel and other not in seen and actual.get(other) == expected_by_rel[rel]:
             rep.swapped.append((rel, other))
             seen.update((rel, other))
-    rep.checksum_mismatch = [r for r in rep.checksum_mismatch if r not in seen]
+    rep.checksum_mismatch = [r for r in rep.checksum_mismatch if r not in seen] + beside_mismatch
     for rel, problem in sorted(_walk_audio(root)):  # one walk: files the index lacks, and unusable entries
         if rel in indexed_paths:
             continue

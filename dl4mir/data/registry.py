@@ -42,6 +42,9 @@ SYNTHETIC = {
     "rhythms-gtzan": SyntheticSpec("rhythms", "RhythmsConfig", "gtzan", "GTZAN's tempo and beat annotations",
                                    "the rhythms grooves with GTZAN's tempo distribution (log-normal around 115 BPM)",
                                    (("tempo_distribution", "gtzan"),)),
+    "av-scenes": SyntheticSpec("av_scenes", "AvScenesConfig", "music", "MUSIC (Zhao et al.'s solo and duet videos)",
+                               "3 s videos of instrument sprites that move with their sound, solos and duets, with "
+                               "silent distractors; every source's audio and per-frame masks"),
     "synth-presets": SyntheticSpec("synth_presets", "SynthPresetsConfig", "synth-presets",
                                    "Flow Synthesizer's and Faronbi et al.'s rendered presets",
                                    "random FM, harmonic-plus-noise and subtractive patches at 5 pitches, with the "

@@ -68,6 +68,8 @@ LESSONS = (
     Lesson("audio-language", "audio_language", "14 · Audio and language: search with words, zero-shot labels",
            "Can a model that learned from sentences label effects it was never given labels for, and how does it "
            "compare with a model trained on the labels?"),
+    Lesson("audio-visual", "audio_visual", "15 · Audio-visual: separate and locate the sound of each instrument",
+           "Can a model learn to separate and locate sounds from unlabelled videos alone?"),
 )
 LESSON_BY_NAME = {lesson.name: lesson for lesson in LESSONS}
 
@@ -81,6 +83,7 @@ class LessonContext:
     guitar: str = "guitar-fx"  # or egfxset:PATH
     instruments: str = "instruments"  # or tinysol:PATH
     vowels: str = "vowels"
+    scenes: str = "av-scenes"  # or music:PATH (MUSIC-style videos)
     test_group: str | None = None  # the guitar data's held-out group, e.g. "string=2" (default: string 5)
     real_guitar: str | None = None  # a folder of real recordings labelled by effect type (dl4mir run --real-guitar)
     seed: int = 0

@@ -40,6 +40,15 @@ RAVE = {"quick": {"phase1": 6, "warmup": 3, "phase2": 3, "files": 40, "notes": 1
 AUDIO_LANGUAGE = {"quick": {"epochs": 2, "per_clip": 2}, "default": {"epochs": 5, "per_clip": 2},
                   "full": {"epochs": 30, "per_clip": 3}}
 
+# audio-visual: epochs of Sound of Pixels (an epoch: 4 mixtures per training solo), of the correspondence localizer
+# and of the polyphonic CNN; held-out mixtures separated per size (NMF, slow, on the first `nmf` of them); training
+# mixtures for the MFCC baseline
+AUDIO_VISUAL = {"quick": {"sop": 1, "localizer": 1, "polyphonic": 1, "mix2": 4, "mix3": 2, "nmf": 2, "baseline": 200},
+                "default": {"sop": 4, "localizer": 4, "polyphonic": 10, "mix2": 24, "mix3": 12, "nmf": 8,
+                            "baseline": 1000},
+                "full": {"sop": 60, "localizer": 30, "polyphonic": 30, "mix2": 96, "mix3": 96, "nmf": 96,
+                         "baseline": 4000}}
+
 
 def epochs(lesson: str, profile: str) -> dict:
     table = EPOCHS[lesson]

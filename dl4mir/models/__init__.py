@@ -34,14 +34,20 @@ REGISTRY = {
     "clap": ("clap", "CLAP", "CLAPConfig", {}),
     "clap-content-aware": ("clap", "CLAP", "CLAPConfig", {"content_aware": 0.5}),
     "clap-distill": ("clap", "CLAP", "CLAPConfig", {"objective": "distill"}),
+    # audio-visual (Sound of Pixels, Zhao et al. 2018): mix-and-separate on videos; multi-label instrument recognition
+    "sound-of-pixels": ("sound_of_pixels", "SoundOfPixels", "SoundOfPixelsConfig", {}),
+    "sound-of-pixels-binary": ("sound_of_pixels", "SoundOfPixels", "SoundOfPixelsConfig", {"mask": "binary"}),
+    "polyphonic": ("polyphonic", "Polyphonic", "PolyphonicConfig", {}),
+    "av-localizer": ("av_localizer", "AVLocalizer", "AVLocalizerConfig", {}),  # audio-visual correspondence
 }
 GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
 TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, on onset envelopes / constant-Q
 SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp")  # their own objective, on patch vectors
 WAVEFORM_GENERATIVE = ("rave",)  # on audio crops of any dataset
 AUDIO_LANGUAGE = ("clap", "clap-content-aware", "clap-distill")  # on clips paired with captions
-CLASSIFIERS = tuple(n for n in REGISTRY
-                    if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS + WAVEFORM_GENERATIVE + AUDIO_LANGUAGE)
+AUDIO_VISUAL = ("sound-of-pixels", "sound-of-pixels-binary", "av-localizer", "polyphonic")  # on videos and mixtures of their sounds
+CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS + WAVEFORM_GENERATIVE
+                    + AUDIO_LANGUAGE + AUDIO_VISUAL)
 
 
 def model_classes(name: str):

@@ -185,3 +185,40 @@ def waveform_and_spectrum(path, y, sr, *, title: str, max_hz: float | None = Non
     b.plot(f, 20 * np.log10(mag / mag.max() + 1e-9), lw=0.6)
     b.set(xlabel="frequency (Hz)", ylabel="|DFT| (dB re max)", xlim=(0, max_hz or sr / 2), ylim=(-90, 3))
     return _save(fig, path)
+
+
+def grouped_bars(path, groups: list[str], series: dict[str, list[float]], *, title: str, ylabel: str) -> Path:
+    """One cluster of bars per group, one bar per series (e.g. methods × mixture sizes)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(5, 1.5 * len(groups) + 2), 4))
+    width = 0.8 / max(len(series), 1)
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar(np.arange(len(groups)) + (i - (len(series) - 1) / 2) * width, values, width, label=_text(name))
+    ax.set_xticks(range(len(groups)), [_text(g) for g in groups])
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set(title=_text(title), ylabel=_text(ylabel))
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def heatmap_overlays(path, rows: list[dict], *, title: str = "") -> Path:
+    """A grid of video frames: each row ``{"frame": (H, W, 3) uint8, "maps": {name: (H, W)}, "truth": (H, W) bool,
+    "label": str}`` shows the frame with the sounding objects outlined, then each map over the frame."""
+    plt = _plt()
+    ncols = 1 + max(len(r["maps"]) for r in rows)
+    fig, axes = plt.subplots(len(rows), ncols, figsize=(2.2 * ncols, 2.3 * len(rows)), squeeze=False)
+    for ax_row, r in zip(axes, rows):
+        ax_row[0].imshow(r["frame"])
+        if r.get("truth") is not None:
+            ax_row[0].contour(r["truth"], levels=[0.5], colors="w", linewidths=1)
+        ax_row[0].set_title(_text(r["label"]), fontsize=7)
+        for ax, (name, m) in zip(ax_row[1:], r["maps"].items()):
+            ax.imshow(r["frame"])
+            m = (m - m.min()) / max(m.max() - m.min(), 1e-12)
+            ax.imshow(m, cmap="jet", alpha=0.5, vmin=0, vmax=1)
+            ax.set_title(_text(name), fontsize=7)
+        for ax in ax_row:
+            ax.axis("off")
+    if title:
+        fig.suptitle(_text(title), fontsize=9)
+    return _save(fig, path)

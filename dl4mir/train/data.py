@@ -51,6 +51,9 @@ TASKS = {t.name: t for t in (
     # clips paired with sentences about them (the audio–language models): any dataset with a caption grammar, or a
     # folder with captions.csv
     Task("captions", "*", "captions", kind="generative"),
+    # videos and their sounds (the audio-visual models): mix-and-separate, and mixtures of named instruments
+    Task("scenes", "music", "", kind="generative", default_data="av-scenes"),
+    Task("mixtures", "music", "players", kind="generative", default_data="av-scenes"),
     *(Task(f"{synth}-params", "synth-presets", "params_unit", kind="regression", default_data="synth-presets",
            select=("synth", synth)) for synth in ("fm", "harmonic-noise", "subtractive")),
 )}

@@ -32,6 +32,7 @@ from dl4mir.models import build_model, input_kind, model_classes
 from dl4mir.train.checkpoint import load_exported
 from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio, prepare_captions
 from dl4mir.train.loop import TrainConfig, fit
+from dl4mir.train.scenes import _Mixtures, prepare_scenes
 
 # settings that change how a run is carried out or where it stops, not what it computes: a resume may change them
 NOT_DEFINING = ("device", "progress", "checkpoint_every", "max_steps", "export")
@@ -201,7 +202,7 @@ class TrainedModel:
     resumed: bool
 
 
-def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, data: str | None = None,
+def train_model(model: str, task: str | TaskData | AudioCrops | _Mixtures | None = None, *, data: str | None = None,
                 profile: str = "default", out: str | os.PathLike | None = None, config=None, overrides=None,
                 model_config: dict | None = None, train: dict | None = None, resume: str = "auto",
                 init_from: torch.nn.Module | None = None, test_group: str | None = None,
@@ -213,7 +214,8 @@ def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, 
     model : a registered model name (``dl4mir.models.REGISTRY``), e.g. ``"cnn"``, ``"cvae"``.
     task : a task name (``dl4mir.train.data.TASKS``), or a :class:`TaskData` / :class:`AudioCrops` already
         prepared (lessons reuse one for several models); ``None``: the model's own (``audio`` for RAVE,
-        ``captions`` for the audio–language models, else ``effect``).
+        ``captions`` for the audio–language models, ``scenes`` / ``mixtures`` for the audio-visual ones, else
+        ``effect``).
     data, profile : the dataset spec and profile when ``task`` is a name (default: the task's synthetic dataset).
     out : the run folder (default ``runs/train/<model>-<task>``).
     config, overrides, model_config, train : settings, lowest to highest precedence: a TOML file, ``--set``
@@ -225,7 +227,7 @@ def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, 
     """
     cls, cfg_cls = model_classes(model)
     task = task if task is not None else getattr(cls, "default_task", "effect")
-    prepared = isinstance(task, (TaskData, AudioCrops))
+    prepared = isinstance(task, (TaskData, AudioCrops, _Mixtures))
     task_name = task.task.name if prepared else task
     folder = RunFolder(out or Path("runs") / "train" / f"{model}-{task_name}")
     model_cfg, train_cfg = resolve_settings(model, config=config, overrides=overrides,
@@ -240,6 +242,16 @@ def train_model(model: str, task: str | TaskData | AudioCrops | None = None, *, 
         sr, crop = (model_cfg.get(k, defaults[k]) for k in ("sample_rate", "crop_samples"))
         task_data = prepare_audio(data, sr=sr, crop_samples=crop, profile=profile, test_group=test_group,
                                   min_train_samples=cfg.batch_size * crop, show_progress=show_progress)
+        print(task_data.describe())
+    elif input_kind(model) in ("scenes", "mixtures"):  # videos: the model's rate, length and frames decide
+        if task_name != input_kind(model):
+            raise ConfigError(f"{model} learns from the task {input_kind(model)!r}, not from {task_name!r}")
+        defaults = {f.name: f.default for f in dataclasses.fields(cfg_cls)}
+        get = lambda k, default=None: model_cfg.get(k, defaults.get(k, default))  # noqa: E731
+        task_data = prepare_scenes(data, kind=task_name, sr=get("sample_rate"), n_samples=get("n_samples", 33075),
+                                   n_frames_in=get("n_frames_in", 3), frame_size=get("frame_size", 112),
+                                   crop_samples=get("crop_samples"), n_mix=getattr(cls, "n_mix", 2),
+                                   profile=profile, show_progress=show_progress)
         print(task_data.describe())
     elif input_kind(model) == "captions":
         if task_name != "captions":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import sys
@@ -88,12 +89,15 @@ def write_dataset(
     clip_id: Callable[[str], str] = lambda rel: rel.rsplit(".", 1)[0],
     workers: int | None = None,
     show_progress: bool | None = None,
+    start_method: str | None = None,
 ) -> Path:
     """Render ``tasks`` with the picklable ``render(task) -> [(relpath, waveform[, meta]), ...]`` into ``root``.
 
     Writes the files, then ``extra_files(root, {relpath: meta})`` (metadata CSVs, annotation files), the checksum
     index and finally the marker.  ``annotations(audio relpath) -> {key: relpath}`` names per-clip files that
     ``extra_files`` wrote; they enter the index beside the audio (mirdata's ``{"tempo": [relpath, md5]}``).
+    ``start_method``: how worker processes start (default fork); a generator that encodes video asks for
+    ``"forkserver"``, since a process forked after FFmpeg started its threads can deadlock on their locks.
     """
 
     root = Path(root)
@@ -103,6 +107,9 @@ def write_dataset(
         shutil.rmtree(root)  # a partial folder from an interrupted run: start clean so no stale file survives
     root.mkdir(parents=True)
     workers = workers or min(len(tasks), os.cpu_count() or 1)
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if start_method and main_file and not os.path.isfile(main_file):
+        workers = 1  # a script read from stdin: a fresh worker process could not import it, so render here
     jobs = [(render, str(root), t, sample_rate, subtype) for t in tasks]
     files: dict[str, str] = {}
     metas: dict[str, object] = {}
@@ -116,7 +123,8 @@ def write_dataset(
     if workers <= 1:
         collect(map(_write_task, jobs))
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_per_worker) as pool:
+        context = multiprocessing.get_context(start_method) if start_method else None
+        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_per_worker, mp_context=context) as pool:
             collect(pool.map(_write_task, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
     if extra_files is not None:
         extra_files(root, metas)
