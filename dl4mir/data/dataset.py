@@ -504,8 +504,8 @@ class MusicReader(Reader):
             category = clip_id.split("/")[0]
             ann = table.get(clip_id, {})
             named = [by_folder.get(part, part) for part in category.split("+")]
-            labels = {"category": category, "players": named, "lead": named[0], "scene": ann.get("scene", "solo" if len(named) == 1
-                                                                                  else "duet"),
+            scene = ann.get("scene", "solo" if len(named) == 1 else "duet")
+            labels = {"category": category, "players": named, "lead": named[0], "scene": scene,
                       "instruments": ann.get("instruments", named), "playing": ann.get("playing"),
                       "distractor": ann.get("distractor"),
                       "video": safe_path(root, index.extra[clip_id]["video"]),

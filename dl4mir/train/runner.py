@@ -32,7 +32,7 @@ from dl4mir.models import build_model, input_kind, model_classes
 from dl4mir.train.checkpoint import load_exported
 from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio, prepare_captions
 from dl4mir.train.loop import TrainConfig, fit
-from dl4mir.train.scenes import _Mixtures, prepare_scenes
+from dl4mir.train.scenes import VideoMixtures, prepare_scenes
 
 # settings that change how a run is carried out or where it stops, not what it computes: a resume may change them
 NOT_DEFINING = ("device", "progress", "checkpoint_every", "max_steps", "export")
@@ -202,7 +202,7 @@ class TrainedModel:
     resumed: bool
 
 
-def train_model(model: str, task: str | TaskData | AudioCrops | _Mixtures | None = None, *, data: str | None = None,
+def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | None = None, *, data: str | None = None,
                 profile: str = "default", out: str | os.PathLike | None = None, config=None, overrides=None,
                 model_config: dict | None = None, train: dict | None = None, resume: str = "auto",
                 init_from: torch.nn.Module | None = None, test_group: str | None = None,
@@ -227,7 +227,7 @@ def train_model(model: str, task: str | TaskData | AudioCrops | _Mixtures | None
     """
     cls, cfg_cls = model_classes(model)
     task = task if task is not None else getattr(cls, "default_task", "effect")
-    prepared = isinstance(task, (TaskData, AudioCrops, _Mixtures))
+    prepared = isinstance(task, (TaskData, AudioCrops, VideoMixtures))
     task_name = task.task.name if prepared else task
     folder = RunFolder(out or Path("runs") / "train" / f"{model}-{task_name}")
     model_cfg, train_cfg = resolve_settings(model, config=config, overrides=overrides,

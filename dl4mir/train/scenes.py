@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
+import cv2
 import numpy as np
 import torch
 
@@ -31,8 +32,6 @@ MIXTURES_PER_SOLO = 4  # an epoch draws this many training mixtures per training
 def pick_frames(frames: np.ndarray, n: int, size: int) -> np.ndarray:
     """``n`` frames spread evenly over a video (never its first or last), resized to ``size``², as uint8
     ``(n, 3, size, size)``."""
-    import cv2
-
     T = len(frames)
     picked = [frames[min(T - 1, int(T * (i + 1) / (n + 1)))] for i in range(n)]
     if picked[0].shape[:2] != (size, size):
@@ -109,7 +108,7 @@ def draw_mixture(rng: np.random.Generator, rows: np.ndarray, instruments: list[s
 
 
 @dataclass
-class _Mixtures:
+class VideoMixtures:
     """What both audio-visual tasks share: a SceneSet, training rows drawn per step, fixed evaluation mixtures."""
 
     task: object
@@ -188,7 +187,7 @@ class _Mixtures:
 
 
 @dataclass
-class SceneMixtures(_Mixtures):
+class SceneMixtures(VideoMixtures):
     """Mix-and-separate batches: ``x`` frames uint8 ``(B, N, n_frames, 3, H, W)`` of N solo videos of different
     instruments, ``y`` their sounds ``(B, N, n)`` (the model adds them up)."""
 
@@ -209,7 +208,7 @@ class SceneMixtures(_Mixtures):
 
 
 @dataclass
-class InstrumentMixtures(_Mixtures):
+class InstrumentMixtures(VideoMixtures):
     """Polyphonic recognition: ``x`` the sum of 1–``max_instruments`` solos of different instruments, each at a
     random gain of ±6 dB ``(B, n)``; ``y`` which instruments play, multi-hot ``(B, n_classes)``."""
 
