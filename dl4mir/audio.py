@@ -330,7 +330,7 @@ def load(
 
 
 def _load_video_track(path: Path, *, sr, mono, offset_s, duration_s, max_channels) -> tuple[np.ndarray, int]:
-    y, file_sr = load_audio_track(path, mono=False)
+    y, file_sr = load_audio_track(path)
     if y.shape[0] > max_channels:
         raise AudioError(path, f"{y.shape[0]} channels, more than the {max_channels} allowed")
     start = int(round(offset_s * file_sr))

@@ -103,12 +103,10 @@ def read_video(path: str | os.PathLike, *, max_frames: int | None = None) -> tup
     return np.stack(frames), fps
 
 
-def load_audio_track(path: str | os.PathLike, *, sr: int | None = None, mono: bool = True
-                     ) -> tuple[np.ndarray, int]:
-    """``(y float32, sr)`` of a video's first audio stream (``(n,)`` mono or ``(channels, n)``), resampled with
-    soxr when ``sr`` is given.  Errors are :class:`~dl4mir.errors.AudioError`, as for any audio file."""
+def load_audio_track(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """``(y float32 (channels, n), sr)`` of a video's first audio stream, as decoded (:func:`dl4mir.audio.load`
+    mixes down and resamples it like any file).  Errors are :class:`~dl4mir.errors.AudioError`."""
     import av
-    import soxr
 
     path = Path(path)
     with _open(path, AudioError) as container:
@@ -132,9 +130,4 @@ def load_audio_track(path: str | os.PathLike, *, sr: int | None = None, mono: bo
     y = np.concatenate(chunks, axis=1)
     if not np.isfinite(y).all():
         raise AudioError(path, "non-finite samples (NaN/Inf) in the audio track")
-    if mono:
-        y = y.mean(axis=0)
-    if sr is not None and sr != file_sr:
-        y = soxr.resample(y.T, file_sr, sr, quality="HQ").T
-        file_sr = sr
-    return np.ascontiguousarray(y, dtype=np.float32), file_sr
+    return np.ascontiguousarray(y), file_sr

@@ -312,3 +312,22 @@ def test_the_lessons_answer_follows_its_numbers():
     bad = answer(sep(5.0, 10.0), loc(0.1, 0.1), {"macro_f1": 0.4, "mAP": 0.6}, f1)
     assert bad.startswith("Partly") and "misses the bar of 7.5 dB" in bad and "no improvement" in bad
     assert "misses the 0.85 bar" in bad
+
+
+def test_baselines_on_the_models_stft(quick_scenes):
+    """The ideal ratio mask is a near-perfect ceiling on two synthetic instruments; NMF-MFCC, given the best
+    assignment, lands between silence and that ceiling; both on the model's own STFT."""
+    from dl4mir.models import build_model
+    from dl4mir.train import audio_visual as AV
+    from dl4mir.train.scenes import load_scenes
+
+    scenes = load_scenes("av-scenes", sr=11025, n_samples=33075, n_frames_in=3, frame_size=112, profile="quick")
+    model = build_model("sound-of-pixels").eval()
+    groups = AV.mixtures_of(scenes, "test", n=2, count=2)
+    src = scenes.audio[groups[0]]
+    irm = bss_eval(src, AV.ideal_ratio_mask(model, src))["sdr"]
+    nmf = bss_eval(src, AV.nmf_separate(model, src.sum(axis=0), src))["sdr"]
+    assert np.all(irm > 15) and np.all(nmf < irm) and np.mean(nmf) > 0
+    report = AV.separation_scores(model, scenes, groups, nmf_count=1)
+    assert report["irm"]["n_sources"] == 4 and report["nmf"]["n_sources"] == 2
+    assert report["irm"]["sdr_db"] > report["model"]["sdr_db"]  # an untrained model is far below the ceiling

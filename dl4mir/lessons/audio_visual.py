@@ -53,12 +53,13 @@ def train(ctx, budget: dict):
 
 def separation(ctx, model, scenes, budget: dict) -> dict:
     """Held-out mixtures of 2 and 3 solos, and players for the first mixture of 2."""
-    out = {}
+    out, first = {}, {}
     for n in (2, 3):
         groups = AV.mixtures_of(scenes, "test", n=n, count=budget[f"mix{n}"])
         out[n] = AV.separation_scores(model, scenes, groups, nmf_count=budget["nmf"])
         out[n]["mixtures"] = [[scenes.clip_ids[r] for r in g] for g in groups]
-    g = AV.mixtures_of(scenes, "test", n=2, count=1)[0]
+        first[n] = groups[0]
+    g = first[2]
     est = model.separate(torch.from_numpy(scenes.frames[g])[None], torch.from_numpy(scenes.audio[g].sum(0))[None])[0]
     ctx.wav("mixture", scenes.audio[g].sum(0), SR, f"a held-out mixture: {' + '.join(scenes.clip_ids[r] for r in g)}")
     for k, r in enumerate(g):

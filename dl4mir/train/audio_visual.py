@@ -38,62 +38,55 @@ def mixtures_of(scenes: SceneSet, split: str, *, n: int, count: int, seed: int =
     return [draw_mixture(rng, scenes.split[split], scenes.instruments, n) for _ in range(count)]
 
 
-def _stft(y: np.ndarray, n_fft: int, hop: int) -> torch.Tensor:
-    return torch.stft(torch.as_tensor(y, dtype=torch.float32).reshape(-1, y.shape[-1]), n_fft, hop,
-                      window=torch.hann_window(n_fft), return_complex=True)
-
-
-def _istft(X: torch.Tensor, n_fft: int, hop: int, length: int) -> np.ndarray:
-    return torch.istft(X, n_fft, hop, window=torch.hann_window(n_fft), length=length).numpy()
-
-
-def ideal_ratio_mask(sources: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
-    """Each source's estimate through its ideal ratio mask ``|S_n| / Σ|S_m|`` on the mixture (oracle)."""
-    S = _stft(sources, n_fft, hop_length)  # (N, F, T)
+@torch.no_grad()
+def ideal_ratio_mask(model, sources: np.ndarray) -> np.ndarray:
+    """Each source's estimate through its ideal ratio mask ``|S_n| / Σ|S_m|`` on the mixture (oracle), on the
+    model's own STFT, so the ceiling is the one the model's masks are bounded by."""
+    S = model.stft(torch.from_numpy(sources))  # (N, F, T)
     mask = S.abs() / S.abs().sum(dim=0, keepdim=True).clamp_min(1e-8)
-    return _istft(mask * S.sum(dim=0, keepdim=True), n_fft, hop_length, sources.shape[-1])
+    return model.istft(mask * S.sum(dim=0, keepdim=True), sources.shape[-1]).numpy()
 
 
-def nmf_separate(mix: np.ndarray, references: np.ndarray, *, sr: int, n_fft: int, hop_length: int,
-                 n_components: int = 16, seed: int = 0) -> np.ndarray:
-    """NMF-MFCC (Spiertz & Gnann 2009), Sound of Pixels' audio-only baseline: KL-NMF of the mixture's magnitude,
-    components clustered into N sources by the MFCCs of their spectra (k-means), each source a soft mask.  Which
-    cluster is which source is unknown to NMF: the permutation closest to the references' spectrograms is taken
-    (an oracle assignment, in NMF's favour)."""
-    X = _stft(mix, n_fft, hop_length)[0]  # (F, T)
+@torch.no_grad()
+def nmf_separate(model, mix: np.ndarray, references: np.ndarray, *, n_components: int = 16,
+                 seed: int = 0) -> np.ndarray:
+    """NMF-MFCC (Spiertz & Gnann 2009), Sound of Pixels' audio-only baseline, on the model's STFT: KL-NMF of the
+    mixture's magnitude, components clustered into N sources by the MFCCs of their spectra (k-means), each source
+    a soft mask.  Which cluster is which source is unknown to NMF: the permutation closest to the references'
+    spectrograms is taken (an oracle assignment, in NMF's favour)."""
+    cfg = model.cfg
+    X = model.stft(torch.from_numpy(mix))  # (F, T)
     V = X.abs().numpy().astype(np.float64) + 1e-9
     nmf = NMF(n_components=n_components, beta_loss="kullback-leibler", solver="mu", init="nndsvda", max_iter=200,
               random_state=seed)
     W = nmf.fit_transform(V)  # (F, K)
     H = nmf.components_  # (K, T)
-    fb = mel_filterbank(sr=sr, n_fft=n_fft, n_mels=40)
+    fb = mel_filterbank(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=40)
     mfcc = dct(np.log(fb @ W + 1e-9), axis=0, norm="ortho")[1:13].T  # (K, 12): spectral shape, not level
     N = len(references)
     labels = KMeans(n_clusters=N, n_init=4, random_state=seed).fit_predict(mfcc)
     parts = np.stack([W[:, labels == c] @ H[labels == c] for c in range(N)])  # (N, F, T)
     masks = parts / parts.sum(axis=0, keepdims=True).clip(1e-12)
-    ref_mag = _stft(references, n_fft, hop_length).abs().numpy()
+    ref_mag = model.stft(torch.from_numpy(references)).abs().numpy()
     best = max(itertools.permutations(range(N)),
                key=lambda p: sum(np.corrcoef(masks[p[i]].ravel() * V.ravel(), ref_mag[i].ravel())[0, 1]
                                  for i in range(N)))
     est = torch.as_tensor(masks[list(best)], dtype=torch.float32) * X
-    return _istft(est, n_fft, hop_length, mix.shape[-1])
+    return model.istft(est, mix.shape[-1]).numpy()
 
 
 def separation_scores(model, scenes: SceneSet, groups: list[list[int]], *, nmf_count: int | None = None) -> dict:
     """SDR / SIR / SAR of the model, NMF-MFCC (on the first ``nmf_count`` mixtures: it is slow) and the ideal
     ratio mask on mixtures ``groups`` (rows of ``scenes``), and each mixture's mean model SDR."""
-    cfg = model.cfg
     out = {"model": [], "irm": [], "nmf": []}
     for i, g in enumerate(groups):
         src = scenes.audio[g]
         mix = src.sum(axis=0)
         est = model.separate(torch.from_numpy(scenes.frames[g])[None], torch.from_numpy(mix)[None])[0].numpy()
         out["model"].append(bss_eval(src, est))
-        out["irm"].append(bss_eval(src, ideal_ratio_mask(src, n_fft=cfg.n_fft, hop_length=cfg.hop_length)))
+        out["irm"].append(bss_eval(src, ideal_ratio_mask(model, src)))
         if nmf_count is None or i < nmf_count:
-            out["nmf"].append(bss_eval(src, nmf_separate(mix, src, sr=cfg.sample_rate, n_fft=cfg.n_fft,
-                                                         hop_length=cfg.hop_length)))
+            out["nmf"].append(bss_eval(src, nmf_separate(model, mix, src)))
     report = {name: separation_report(v) for name, v in out.items() if v}
     report["per_mixture_sdr"] = [float(np.mean(s["sdr"])) for s in out["model"]]
     return report
