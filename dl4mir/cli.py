@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
                                "vowels or captions:PATH): clap (symmetric InfoNCE), clap-content-aware (MusCALL-style "
                                "soft targets), clap-distill (Wav2CLIP-style regression into the text space); then "
                                "`dl4mir search` and `dl4mir classify`\n"
+                               "captioning (ClipCap, on a trained CLAP: --audio-model RUN/export): clipcap (MLP "
+                               "mapping), clipcap-transformer (transformer mapping); then `dl4mir caption`\n"
                                "audio-visual (videos, on av-scenes or music:PATH): sound-of-pixels (mix-and-"
                                "separate, ratio masks; sound-of-pixels-binary), av-localizer (audio-visual "
                                "correspondence; task scenes), polyphonic (which instruments play, task mixtures); "
@@ -142,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--augment", action="store_true", default=None, help="on-the-fly augmentation (default: off)")
     tr.add_argument("--device", default=None, help=f"auto, cpu, cuda, cuda:1 … (default: {d['device']})")
     tr.add_argument("--seed", type=int, default=None, help=f"seed of weights, batches and augmentation (default: {d['seed']})")
+    tr.add_argument("--audio-model", default=None, metavar="EXPORT",
+                    help="a captioner's frozen audio tower: the export folder of a `dl4mir train clap` run, "
+                         "required for clipcap and clipcap-transformer (default: none)")
     tr.add_argument("--config", default=None, help="TOML file with [model] and [train] tables (default: none)")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a model or training setting (repeatable), e.g. latent_dim=8 (default: none)")
@@ -208,6 +213,19 @@ def _parser() -> argparse.ArgumentParser:
                          "several ways (required)")
     zs.add_argument("--json", action="store_true", help="print machine-readable JSON")
     zs.set_defaults(func=cmd_classify)
+
+    ca = sub.add_parser("caption", help="describe audio files in a sentence, with a captioning model",
+                        description="A file's windows (the model's training length, sliding over the whole file) "
+                                    "are embedded by the captioner's audio tower and averaged; the caption is "
+                                    "decoded greedily from that embedding's prefix. The captioner knows only the "
+                                    "words of the captions it was trained on. Files that cannot be read are listed "
+                                    "at the end (exit code 1).",
+                        epilog="example: dl4mir caption my_guitar.wav --model runs/train/clipcap-captions/export")
+    ca.add_argument("files", nargs="+", help="audio files to describe")
+    ca.add_argument("--model", required=True,
+                    help="an export folder of `dl4mir train clipcap` or clipcap-transformer (required)")
+    ca.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    ca.set_defaults(func=cmd_caption)
 
     sp = sub.add_parser("separate", help="split a video's sound into its sources, with a Sound of Pixels model",
                         description="Finds the places in the video that the model's per-pixel map says the sound "
@@ -579,8 +597,13 @@ def cmd_train(args) -> int:
     from dl4mir.train import train_model
 
     explicit = {k: getattr(args, k) for k in TRAIN_FLAGS if getattr(args, k) is not None}
+    audio_model = None
+    if args.audio_model:
+        from dl4mir.train.retrieval import load_model
+
+        audio_model = load_model(args.audio_model)
     result = train_model(args.model, args.task, data=args.data, profile=args.profile, out=args.out,
-                         config=args.config, overrides=args.set, train=explicit,
+                         config=args.config, overrides=args.set, train=explicit, audio_model=audio_model,
                          resume="fresh" if args.fresh else "resume" if args.resume else "auto",
                          test_group=args.test_group)
     test = result.summary["test"]
@@ -795,6 +818,21 @@ def cmd_classify(args) -> int:
     else:
         for p, ranked in scores.items():
             print(f"{p}: " + ", ".join(f"{n} {v:.3f}" for n, v in ranked[:3]))
+        if res.failures:
+            print(res.summary())
+    return 1 if res.failures else 0
+
+
+def cmd_caption(args) -> int:
+    from dl4mir.train import captioning
+
+    model, meta = captioning.load_captioner(args.model)
+    res = captioning.caption_files(model, meta, args.files)
+    if args.json:
+        print(json.dumps({"captions": res.ok, "failures": res.failure_records()}, indent=1))
+    else:
+        for p, caption in res.ok.items():
+            print(f"{p}: {caption}")
         if res.failures:
             print(res.summary())
     return 1 if res.failures else 0

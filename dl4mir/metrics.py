@@ -28,12 +28,18 @@ Generation:
 * :func:`nearest_neighbour_ratio` — for each sample, its distance to the nearest *training* clip divided by the
   typical nearest-neighbour distance among held-out real clips and the training set; values far below 1 mean
   the model reproduces training clips (memorization) rather than generating new ones.
+
+Captioning: :func:`caption_report` — corpus BLEU-4 (sacrebleu, 0–100) and CIDEr-D (the COCO caption evaluation's
+scorer from pycocoevalcap, ×1; its IDF is computed over the evaluated references, so it compares systems scored on
+the same clips only).
 """
 from __future__ import annotations
 
 import auraloss
 import numpy as np
+import sacrebleu
 import torch
+from pycocoevalcap.cider.cider import Cider
 from sklearn.metrics import silhouette_score
 
 from dl4mir.errors import ParameterError
@@ -443,3 +449,22 @@ def multilabel_report(y_true, scores, classes: list[str], *, threshold: float = 
     return {"macro_f1": float(np.mean(f1)), "mAP": float(np.nanmean(ap)),
             "exact_match": float((pred == y).all(axis=1).mean()),
             "per_class": {c: {"f1": float(f), "ap": float(a)} for c, f, a in zip(classes, f1, ap)}, "n": int(len(y))}
+
+
+def caption_report(hypotheses: list[str], references: list[list[str]]) -> dict:
+    """BLEU-4 and CIDEr-D of one caption per clip against that clip's reference captions (any number each).
+
+    Words are what white space separates: tokenize first (:func:`dl4mir.train.captioning.caption_scores` uses
+    :func:`dl4mir.features.text.words`, which keeps hyphenated words whole)."""
+    if len(hypotheses) != len(references) or not hypotheses:
+        raise ParameterError(f"caption_report needs one hypothesis per reference list, got {len(hypotheses)} and "
+                             f"{len(references)}")
+    if any(not refs for refs in references):
+        raise ParameterError("every clip needs at least one reference caption")
+    tok = lambda s: " ".join(str(s).split())  # noqa: E731
+    hyps, refs = [tok(h) for h in hypotheses], [[tok(r) for r in rs] for rs in references]
+    width = max(map(len, refs))  # sacrebleu takes reference streams; a clip with fewer references pads with None
+    streams = [[rs[i] if i < len(rs) else None for rs in refs] for i in range(width)]
+    bleu = sacrebleu.corpus_bleu(hyps, streams, tokenize="none")
+    cider, _ = Cider().compute_score({i: rs for i, rs in enumerate(refs)}, {i: [h] for i, h in enumerate(hyps)})
+    return {"bleu4": float(bleu.score), "cider": float(cider), "n": len(hyps)}

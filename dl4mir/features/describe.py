@@ -154,6 +154,42 @@ def slots(labels: dict, facts: AudioFacts, layout: str, population: dict[str, np
     return out
 
 
+# the concept dictionaries behind each slot name of the frames
+_CONCEPTS = {"effect": _EFFECT, "pickup": _PICKUP, "register": _REGISTER, "bright": _BRIGHT, "decay": _DECAY,
+             "loud": _LOUD, "instrument": _INSTRUMENT, "dynamics": _DYNAMICS, "vowel": _VOWEL, "sex": _SEX}
+
+
+def attributes(caption: str, layout: str) -> dict[str, str]:
+    """What a caption says, read back with the layout's grammar (both wordings): ``{slot: value}`` for every slot
+    it names, e.g. ``{"effect": "tape echo", "pickup": "Bridge", "register": "low"}``.
+
+    Phrases are matched as whole words (a hyphen joins words), longest first and each stretch of text once, so
+    "bright reverberant" is the plate reverb, not brightness, and "mellow" does not say "low"."""
+    slots = {k for frames in FRAMES[layout] for f in frames for k in re.findall(r"{(\w+)}", f)}
+    phrases = sorted(((phrase, slot, value) for slot in slots for value, wordings in _CONCEPTS[slot].items() if value
+                      for wording in wordings for phrase in wording if phrase), key=lambda t: -len(t[0]))
+    rest, found = caption.lower(), {}
+    for phrase, slot, value in phrases:
+        if slot in found:
+            continue
+        m = re.search(rf"(?<![\w'-]){re.escape(phrase)}(?![\w'-])", rest)
+        if m:
+            found[slot] = value
+            rest = rest[:m.start()] + "#" * len(phrase) + rest[m.end():]
+    return found
+
+
+def attribute_truth(labels: dict, layout: str) -> dict[str, str]:
+    """The values a correct caption of a clip would name for its labelled slots (not the measured ones)."""
+    if layout == "egfxset":
+        return {"effect": labels["effect"], "pickup": labels["pickup"], "register": _register(labels["midi"], layout)}
+    if layout == "tinysol":
+        return {"instrument": labels["instrument"], "register": _register(labels["midi"], layout)}
+    if layout == "vowels":
+        return {"vowel": labels["vowel"], "sex": labels["sex"]}
+    raise DatasetError(f"no caption grammar for the {layout!r} layout")
+
+
 def _tidy(text: str) -> str:
     """Spaces and commas left by empty slots tidied, and "a" before a vowel made "an"."""
     text = re.sub(r"\s+", " ", text)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -49,3 +50,53 @@ def embed(texts, *, batch_size: int = 64, cache: bool = True) -> np.ndarray:
         np.save(tmp, out)
         os.replace(tmp, path)
     return out
+
+
+# -- words, for the captioning language model ----------------------------------------------------------------------
+# Captions are short sentences of a small vocabulary, so the caption model works on whole words (hyphenated ones
+# kept whole) and punctuation marks, not sub-word pieces.
+PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
+SPECIALS = (PAD, BOS, EOS, UNK)
+_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*|[,:;.!?]")
+
+
+def words(sentence: str) -> list[str]:
+    """Lower-case words and punctuation marks of ``sentence``: ``"A dark, tape-echoed note"`` → ``["a", "dark", ",",
+    "tape-echoed", "note"]``."""
+    return _WORD.findall(str(sentence).lower())
+
+
+def sentence(tokens) -> str:
+    """The inverse of :func:`words` up to letter case: words joined by spaces, no space before punctuation."""
+    return re.sub(r" ([,:;.!?])", r"\1", " ".join(tokens))
+
+
+def vocabulary(sentences) -> tuple[str, ...]:
+    """The special tokens, then every word of ``sentences`` in sorted order (so the same sentences give the same
+    numbering on every machine)."""
+    return SPECIALS + tuple(sorted({w for s in sentences for w in words(s)} - set(SPECIALS)))
+
+
+def encode_words(sentences, vocab, *, max_tokens: int) -> np.ndarray:
+    """``(n, max_tokens + 2)`` int64: ``<bos>``, each sentence's word ids (``<unk>`` for words not in ``vocab``),
+    ``<eos>``, then ``<pad>``.  A sentence longer than ``max_tokens`` words is an error naming it."""
+    index = {w: i for i, w in enumerate(vocab)}
+    out = np.full((len(sentences), max_tokens + 2), index[PAD], dtype=np.int64)
+    for row, s in enumerate(sentences):
+        ids = [index.get(w, index[UNK]) for w in words(s)]
+        if len(ids) > max_tokens:
+            raise ConfigError(f"the caption {s!r} has {len(ids)} words, more than max_tokens={max_tokens}")
+        out[row, :len(ids) + 2] = [index[BOS], *ids, index[EOS]]
+    return out
+
+
+def decode_words(ids, vocab) -> str:
+    """The sentence of word ids ``ids`` (up to the first ``<eos>``; other special tokens dropped)."""
+    out = []
+    for i in ids:
+        w = vocab[int(i)]
+        if w == EOS:
+            break
+        if w not in SPECIALS:
+            out.append(w)
+    return sentence(out)

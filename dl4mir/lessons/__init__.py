@@ -119,8 +119,8 @@ class LessonContext:
         return path
 
     def train(self, model: str, data, *, epochs: int, tag: str | None = None, lr: float | None = None,
-              quick_steps: bool = False, init_from=None, export: str = "float16", training: dict | None = None,
-              **model_config):
+              quick_steps: bool = False, init_from=None, audio_model=None, export: str = "float16",
+              training: dict | None = None, **model_config):
         """Train ``model`` on prepared ``data`` into ``models/<tag>`` through :func:`dl4mir.train.train_model`,
         the way lessons do: seeded, no early stopping, best weights kept in memory (no checkpoints on disk),
         weights exported at half precision (``export="none"`` for models too large to keep in a run).
@@ -133,7 +133,7 @@ class LessonContext:
             train["max_steps"] = QUICK_STEPS
         tag = tag or model
         result = train_model(model, data, out=self.out_dir / "models" / tag, model_config=model_config, train=train,
-                             init_from=init_from, resume="fresh")
+                             init_from=init_from, audio_model=audio_model, resume="fresh")
         print(f"  {tag}: {result.summary['steps']} steps in {result.summary['seconds']:.0f} s", flush=True)
         return result
 

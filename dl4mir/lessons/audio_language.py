@@ -11,9 +11,15 @@ held-out wording and generic prompts ("the sound of tape echo"), the lesson meas
   a linear probe — logistic regression on the same embeddings, trained on the labels — as the supervised reference;
 - text → audio: precision@10 of each effect's query; exact-caption retrieval R@1/5/10 and median rank, both ways,
   against chance;
-- instrument family on ``instruments`` clips, which the model never heard (guitar only): against chance.
+- instrument family on ``instruments`` clips, which the model never heard (guitar only): against chance;
+- captioning (ClipCap, Mokady et al. 2021): a small caption language model learns the captions, is frozen, and a
+  mapping network (MLP, or transformer) learns to turn the CLAP's frozen audio embedding into its prefix; against
+  the retrieval baseline (the caption of the nearest training clip), by BLEU-4, CIDEr-D and whether a caption names
+  the clip's effect, pickup and register.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -23,6 +29,7 @@ from dl4mir.audio import load
 from dl4mir.data.egfxset import effect_type_of
 from dl4mir.lessons.budgets import AUDIO_LANGUAGE, per_profile
 from dl4mir.report import plots
+from dl4mir.train import captioning as C
 from dl4mir.train import retrieval as R
 from dl4mir.train.data import prepare_captions
 
@@ -35,8 +42,13 @@ HEADLINE = {
     "text_to_audio_r_at_10": "held-out captions → their clips: R@10",
     "audio_to_text_r_at_10": "clips → their held-out captions: R@10",
     "instrument_family": "zero-shot instrument family on instruments (never heard; accuracy)",
+    "caption_effect": "ClipCap (MLP) captions naming the held-out note's effect (accuracy)",
+    "caption_effect_retrieval": "retrieval baseline (nearest training clip's caption) naming the effect (accuracy)",
+    "caption_bleu4": "ClipCap (MLP) captions: BLEU-4 against the clip's training-wording captions",
+    "caption_cider": "ClipCap (MLP) captions: CIDEr-D",
     "train_seconds": "training time (s)",
 }
+CLAP_MODEL = "clap"  # the lesson's audio–language model (benchmarks/bench_audio_language.py compares the others)
 QUERIES = ("a dark tape echo on the bridge pickup", "heavily distorted low note", "a bright, shimmering chorus",
            "a clean guitar note on the neck pickup with a long ring")
 
@@ -46,7 +58,7 @@ def train(ctx, budget: dict):
     data = prepare_captions(ctx.guitar, profile=ctx.profile, per_clip=budget["per_clip"], test_group=ctx.test_group,
                             show_progress=ctx.show_progress)
     print(f"  {data.describe()}", flush=True)
-    result = ctx.train("clap", data, epochs=budget["epochs"], lr=3e-3, training={"batch_size": 64})
+    result = ctx.train(CLAP_MODEL, data, epochs=budget["epochs"], lr=3e-3, training={"batch_size": 64})
     return data, result
 
 
@@ -97,6 +109,44 @@ def instrument_family(ctx, model, meta) -> dict:
     return R.zero_shot_report(model, index.embeddings, truth, {f: f.lower() for f in families})
 
 
+CAPTION_BATCH = 64
+CAPTIONERS = {"clipcap": "ClipCap (MLP)", "clipcap-transformer": "ClipCap (transformer)",
+              "retrieval": "nearest training clip"}
+
+
+def captioning(ctx, data, clap, budget: dict) -> dict:
+    """Each captioner of the budget trained on the CLAP's frozen embeddings (its language model alone for the
+    first ``lm_epochs``), and the retrieval baseline; their captions of the held-out string, scored."""
+    rows = data.rows("test")
+    out = {"retrieval": {"captions": C.nearest_captions(clap, data, rows), "seconds": 0.0}}
+    steps_per_epoch = math.ceil(len(data.rows("train")) / CAPTION_BATCH)
+    for name in budget["captioners"]:
+        result = ctx.train(name, data, epochs=budget["caption_epochs"], lr=2e-3, audio_model=(clap, data.export_meta(clap)),
+                           training={"batch_size": CAPTION_BATCH}, lm_steps=budget["lm_epochs"] * steps_per_epoch)
+        out[name] = {"captions": C.caption_clips(result.model, data.X[torch.as_tensor(rows)]),
+                     "seconds": result.summary["seconds"]}
+    for scores in out.values():
+        scores.update(C.caption_scores(scores["captions"], data, rows, layout="egfxset"))
+    return out
+
+
+def caption_examples(ctx, data, captions: dict, *, n: int = 4) -> list[dict]:
+    """``n`` held-out notes of different effects as players, each with what every captioner said of it."""
+    rows = data.rows("test")
+    effects = data.labels["effect"][rows]
+    firsts = [int(np.flatnonzero(effects == e)[0]) for e in sorted(set(effects))]
+    paths = {c.clip_id: c.path for c in ctx.dataset(ctx.guitar).clips}
+    table = []
+    for k, i in enumerate(firsts[::max(1, len(firsts) // n)][:n]):
+        r = rows[i]
+        what = f"{data.labels['effect'][r]}, {data.labels['pickup'][r]} pickup, MIDI {data.labels['midi'][r]}"
+        said = {name: scores["captions"][i] for name, scores in captions.items()}
+        y, sr = load(paths[data.clip_ids[r]], sr=None)
+        ctx.wav(f"caption{k}", y, sr, f"{what} — " + " · ".join(f"{CAPTIONERS[m]}: “{c}”" for m, c in said.items()))
+        table.append({"clip": data.clip_ids[r], "is": what, "captions": said})
+    return table
+
+
 def run(ctx) -> dict:
     budget = per_profile(AUDIO_LANGUAGE, ctx.profile)
     data, result = train(ctx, budget)
@@ -107,6 +157,9 @@ def run(ctx) -> dict:
     exact = R.caption_retrieval(model, data, rows, emb)
     family = instrument_family(ctx, model, data.export_meta(model))
     latency = R.search_latency_ms(model)
+    captions = captioning(ctx, data, model, budget)
+    examples = caption_examples(ctx, data, captions)
+    caption_scores = {name: {k: v for k, v in scores.items() if k != "captions"} for name, scores in captions.items()}
 
     for key, title in (("effect", "zero-shot effect"), ("effect_type", "zero-shot effect type (described by its "
                                                                            "effects)")):
@@ -123,10 +176,15 @@ def run(ctx) -> dict:
                      "zero_shot_effect_type_names": zs["effect_type_names"]["accuracy"],
                      "probe_effect": zs["probe_effect"], "effect_query_p_at_10": queries["mean"],
                      "text_to_audio_r_at_10": t2a["R@10"], "audio_to_text_r_at_10": a2t["R@10"],
-                     "instrument_family": family["accuracy"], "train_seconds": result.summary["seconds"]},
+                     "instrument_family": family["accuracy"], "train_seconds": result.summary["seconds"],
+                     "caption_effect": caption_scores["clipcap"]["attributes"]["effect"]["accuracy"],
+                     "caption_effect_retrieval": caption_scores["retrieval"]["attributes"]["effect"]["accuracy"],
+                     "caption_bleu4": caption_scores["clipcap"]["bleu4"],
+                     "caption_cider": caption_scores["clipcap"]["cider"]},
         "zero_shot": zs, "effect_queries": queries, "exact_retrieval": exact, "instrument_family": family,
         "queries": table, "search_latency_ms_10k": latency, "data": data.describe(),
-        "answer": answer(zs, queries, exact, family),
+        "captioning": caption_scores, "caption_examples": examples,
+        "answer": answer(zs, queries, exact, family) + " " + caption_answer(caption_scores),
     }
 
 
@@ -147,3 +205,19 @@ def answer(zs: dict, queries: dict, exact: dict, family: dict, *, bars=(0.75, 0.
             f"{t2a['chance_R@10']:.0%}; median rank {t2a['median_rank']:.0f}). Instruments it never heard: family "
             f"{family['accuracy']:.0%} against chance {family['chance']:.0%}, "
             f"{'above chance' if family['accuracy'] > family['chance'] + 0.05 else 'no better than chance'}.")
+
+
+def caption_answer(scores: dict, *, bar: float = 0.8) -> str:
+    """What the captioners' numbers say, in words."""
+    parts = []
+    for name, sc in scores.items():
+        a = sc["attributes"]
+        parts.append(f"{CAPTIONERS[name]} names the effect of {a['effect']['accuracy']:.0%} of the held-out notes, "
+                     f"the pickup of {a['pickup']['accuracy']:.0%} (BLEU-4 {sc['bleu4']:.1f}, CIDEr-D "
+                     f"{sc['cider']:.2f})")
+    best = max((n for n in scores if n != "retrieval"), key=lambda n: scores[n]["attributes"]["effect"]["accuracy"])
+    effect, baseline = (scores[n]["attributes"]["effect"]["accuracy"] for n in (best, "retrieval"))
+    verdict = (f"the captioner {'meets' if effect >= bar else 'misses'} the {bar:.0%} bar for naming the effect and "
+               f"{'beats' if effect > baseline else 'does not beat'} simply copying the nearest training clip's "
+               "caption")
+    return f"Captions written from the audio embedding: {'; '.join(parts)}; {verdict}."

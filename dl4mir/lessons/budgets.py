@@ -36,9 +36,14 @@ RAVE = {"quick": {"phase1": 6, "warmup": 3, "phase2": 3, "files": 40, "notes": 1
         "default": {"phase1": 250, "warmup": 125, "phase2": 40, "files": 300, "notes": 39},
         "full": {"phase1": 20000, "warmup": 5000, "phase2": 10000, "files": None, "notes": 130}}
 
-# audio-language: epochs of the CLAP model, captions per clip in each wording
-AUDIO_LANGUAGE = {"quick": {"epochs": 2, "per_clip": 2}, "default": {"epochs": 5, "per_clip": 2},
-                  "full": {"epochs": 30, "per_clip": 3}}
+# audio-language: epochs of the CLAP model, captions per clip in each wording; the captioners trained on its
+# embeddings, their epochs in all and how many of them train the language model (from text embeddings) before it
+# is frozen (the default profile trains the MLP mapping only, for time; bench_audio_language.py trains both)
+AUDIO_LANGUAGE = {
+    "quick": {"epochs": 2, "per_clip": 2, "captioners": ("clipcap",), "caption_epochs": 2, "lm_epochs": 1},
+    "default": {"epochs": 5, "per_clip": 2, "captioners": ("clipcap",), "caption_epochs": 6, "lm_epochs": 4},
+    "full": {"epochs": 30, "per_clip": 3, "captioners": ("clipcap", "clipcap-transformer"), "caption_epochs": 40,
+             "lm_epochs": 25}}
 
 # audio-visual: epochs of Sound of Pixels (an epoch: 4 mixtures per training solo), of the correspondence localizer
 # and of the polyphonic CNN; held-out mixtures separated per size (NMF, slow, on the first `nmf` of them); training

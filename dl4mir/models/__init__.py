@@ -34,6 +34,9 @@ REGISTRY = {
     "clap": ("clap", "CLAP", "CLAPConfig", {}),
     "clap-content-aware": ("clap", "CLAP", "CLAPConfig", {"content_aware": 0.5}),
     "clap-distill": ("clap", "CLAP", "CLAPConfig", {"objective": "distill"}),
+    # captioning (ClipCap): a trained CLAP's audio embedding → a prefix for a small caption language model
+    "clipcap": ("captioner", "Captioner", "CaptionerConfig", {"mapping": "mlp"}),
+    "clipcap-transformer": ("captioner", "Captioner", "CaptionerConfig", {"mapping": "transformer"}),
     # audio-visual (Sound of Pixels, Zhao et al. 2018): mix-and-separate on videos; multi-label instrument recognition
     "sound-of-pixels": ("sound_of_pixels", "SoundOfPixels", "SoundOfPixelsConfig", {}),
     "sound-of-pixels-binary": ("sound_of_pixels", "SoundOfPixels", "SoundOfPixelsConfig", {"mask": "binary"}),
@@ -45,9 +48,10 @@ TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, o
 SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp")  # their own objective, on patch vectors
 WAVEFORM_GENERATIVE = ("rave",)  # on audio crops of any dataset
 AUDIO_LANGUAGE = ("clap", "clap-content-aware", "clap-distill")  # on clips paired with captions
+CAPTIONERS = ("clipcap", "clipcap-transformer")  # on clips paired with captions, reading a trained CLAP
 AUDIO_VISUAL = ("sound-of-pixels", "sound-of-pixels-binary", "av-localizer", "polyphonic")  # on videos and mixtures of their sounds
 CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS + WAVEFORM_GENERATIVE
-                    + AUDIO_LANGUAGE + AUDIO_VISUAL)
+                    + AUDIO_LANGUAGE + CAPTIONERS + AUDIO_VISUAL)
 
 
 def model_classes(name: str):

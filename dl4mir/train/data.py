@@ -249,6 +249,13 @@ class CaptionPairs(TaskData):
     test_texts: list[str] = field(default_factory=list)
     test_text_emb: torch.Tensor | None = None
     failures: list[tuple[str, str]] = field(default_factory=list)  # clips that could not be described, and why
+    # what a batch's targets are: "embedding" (each caption's sentence embedding) or "tokens" (its word ids, for
+    # the captioners; see :meth:`with_tokens`)
+    target: str = "embedding"
+    vocab: tuple = ()  # the captioners' words: the training wording's (dl4mir.features.text.vocabulary)
+    tokens: torch.Tensor | None = None  # (len(texts), max_tokens + 2) word ids
+    test_tokens: torch.Tensor | None = None  # (len(test_texts), max_tokens + 2); unseen words are <unk>
+    embedded: bool = False  # X holds each clip's audio and caption embeddings (N, 2, D), not log-mel (a captioner's)
 
     def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         rows = np.asarray(rows)
@@ -259,22 +266,45 @@ class CaptionPairs(TaskData):
         if seed is None:
             return x, self._fixed[idx]
         rng = np.random.default_rng([*seed, 7])
-        return x, self.text_emb[[self.captions[r][int(rng.integers(len(self.captions[r])))] for r in rows]]
+        train = self.text_emb if self.target == "embedding" else self.tokens
+        return x, train[[self.captions[r][int(rng.integers(len(self.captions[r])))] for r in rows]]
 
     def __post_init__(self):  # each row's caption when no seed draws one: held-out wording for test rows
+        if self.target not in ("embedding", "tokens"):
+            raise ConfigError(f"caption targets are 'embedding' or 'tokens', not {self.target!r}")
+        train, test_wording = ((self.text_emb, self.test_text_emb) if self.target == "embedding"
+                               else (self.tokens, self.test_tokens))
         test = set(self.split_rows["test"].tolist())
-        fixed = [self.test_text_emb[self.test_captions[r][0]] if r in test and self.test_captions[r]
-                 else self.text_emb[self.captions[r][0]] for r in range(len(self.clip_ids))]
-        self._fixed = torch.stack(fixed) if fixed else torch.empty(0, text.DIM)
+        fixed = [test_wording[self.test_captions[r][0]] if r in test and self.test_captions[r]
+                 else train[self.captions[r][0]] for r in range(len(self.clip_ids))]
+        self._fixed = torch.stack(fixed) if fixed else train[:0]
+
+    def with_tokens(self, *, max_tokens: int = 24) -> "CaptionPairs":
+        """The same pairs whose batch targets are the captions' word ids ``(B, n + 2)`` (``<bos>`` … ``<eos>``
+        ``<pad>``…; ``n`` the longest caption's words, at most ``max_tokens``), in a vocabulary of the training
+        wording's words, for the captioning models."""
+        vocab = text.vocabulary(self.texts)
+        longest = max(len(text.words(t)) for t in [*self.texts, *self.test_texts])
+        width = min(longest, max_tokens)  # no longer than the longest caption (a longer one than max_tokens: error)
+        encode = lambda texts: torch.from_numpy(text.encode_words(texts, vocab, max_tokens=width))  # noqa: E731
+        return replace(self, target="tokens", vocab=vocab, tokens=encode(self.texts),
+                       test_tokens=encode(self.test_texts))
 
     def targets(self, rows) -> torch.Tensor:
         return torch.zeros(len(rows), dtype=torch.long)
 
     def input_shape(self) -> dict:
-        return {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2]), "text_dim": text.DIM}
+        if self.embedded:
+            shape = {"embed_dim": int(self.X.shape[-1])}
+        else:
+            shape = {"n_mels": int(self.X.shape[1]), "n_frames": int(self.X.shape[2]), "text_dim": text.DIM}
+        if self.target == "tokens":
+            shape.update(vocab=self.vocab, max_tokens=int(self.tokens.shape[1]) - 2)
+        return shape
 
     def signature(self) -> list:
-        return [*self.X.shape[1:], len(self.texts)]
+        tokens = [] if self.target == "embedding" else [len(self.vocab), int(self.tokens.shape[1])]
+        return [*self.X.shape[1:], len(self.texts), *tokens]
 
     def describe(self) -> str:
         n = {s: len(r) for s, r in self.split_rows.items()}

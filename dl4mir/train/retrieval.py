@@ -133,26 +133,41 @@ def search(model, index: Index, query: str, *, k: int = 10) -> list[tuple[str, f
     return [(index.files[i], float(scores[i])) for i in top]
 
 
-def class_vectors(model, labels, *, templates=TEMPLATES) -> np.ndarray:
-    """``(C, D)``: each label's prompts (``templates`` filled with it) embedded and averaged (CLIP's prompt
-    ensembling).  A label may list several descriptions joined by ``|`` ("chorus|phaser|flanger"): all their
-    prompts are averaged."""
+def _checked(labels) -> list[str]:
     labels = [str(lab).strip() for lab in labels]
     if len(labels) < 2 or any(not lab for lab in labels):
         raise ConfigError(f"zero-shot labels need at least two non-empty labels, got {labels}")
     if len(set(labels)) != len(labels):
         raise ConfigError(f"zero-shot labels repeat: {labels}")
+    return labels
+
+
+def description_vectors(model, label: str, *, templates=TEMPLATES) -> np.ndarray:
+    """``(k, D)``: each of a label's ``|``-separated descriptions as the unit mean of its prompts' embeddings
+    (``templates`` filled with it: CLIP's prompt ensembling)."""
     out = []
-    for lab in labels:
-        prompts = [t.format(d.strip()) for d in lab.split("|") if d.strip() for t in templates]
-        v = embed_texts(model, prompts).mean(axis=0)
-        out.append(v / max(float(np.linalg.norm(v)), 1e-12))
+    for d in (d.strip() for d in str(label).split("|")):
+        if d:
+            v = embed_texts(model, [t.format(d) for t in templates]).mean(axis=0)
+            out.append(v / max(float(np.linalg.norm(v)), 1e-12))
     return np.stack(out)
 
 
+def class_vectors(model, labels, *, templates=TEMPLATES) -> np.ndarray:
+    """``(C, D)``: one unit vector per label, the mean of its descriptions' vectors (:func:`description_vectors`);
+    what a text query for the class is."""
+    out = [description_vectors(model, lab, templates=templates).mean(axis=0) for lab in _checked(labels)]
+    return np.stack([v / max(float(np.linalg.norm(v)), 1e-12) for v in out])
+
+
 def zero_shot(model, embeddings: np.ndarray, labels, *, templates=TEMPLATES) -> tuple[np.ndarray, np.ndarray]:
-    """``(predicted label index (N,), similarity to each label (N, C))`` for audio ``embeddings``."""
-    sim = np.asarray(embeddings) @ class_vectors(model, labels, templates=templates).T
+    """``(predicted label index (N,), score of each label (N, C))`` for audio ``embeddings``.  A label's score is
+    the cosine similarity to its description; a label given as several descriptions (``"chorus|phaser|flanger"``)
+    names a union of kinds of sound, so it scores its best-matching description (their maximum: a phaser is a
+    modulation effect whether or not it resembles a chorus, which the mean of the three vectors would ask)."""
+    emb = np.asarray(embeddings)
+    sim = np.stack([(emb @ description_vectors(model, lab, templates=templates).T).max(axis=1)
+                    for lab in _checked(labels)], axis=1)
     return sim.argmax(axis=1), sim
 
 

@@ -17,6 +17,7 @@ differs.  ``resume="fresh"`` starts over in the folder, ``resume="resume"`` insi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -28,10 +29,12 @@ import torch
 from dl4mir import __version__
 from dl4mir.config import parse_overrides, read_toml
 from dl4mir.errors import ConfigError, TrainingError
-from dl4mir.models import build_model, input_kind, model_classes
+from dl4mir.features.bands import standardize_bands, unstandardize_bands
+from dl4mir.models import AUDIO_LANGUAGE, build_model, input_kind, model_classes
 from dl4mir.train.checkpoint import load_exported
 from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio, prepare_captions
 from dl4mir.train.loop import TrainConfig, fit
+from dl4mir.train.retrieval import embed_features
 from dl4mir.train.scenes import VideoMixtures, prepare_scenes
 
 # settings that change how a run is carried out or where it stops, not what it computes: a resume may change them
@@ -205,8 +208,8 @@ class TrainedModel:
 def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | None = None, *, data: str | None = None,
                 profile: str = "default", out: str | os.PathLike | None = None, config=None, overrides=None,
                 model_config: dict | None = None, train: dict | None = None, resume: str = "auto",
-                init_from: torch.nn.Module | None = None, test_group: str | None = None,
-                show_progress: bool | None = None, on_step=None) -> TrainedModel:
+                init_from: torch.nn.Module | None = None, audio_model: tuple | None = None,
+                test_group: str | None = None, show_progress: bool | None = None, on_step=None) -> TrainedModel:
     """Build ``model`` for ``task``, train it with the one loop into ``out`` and export it.
 
     Parameters
@@ -222,10 +225,17 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
         strings, then explicit model-config and TrainConfig keys.
     resume : ``"auto"``, ``"resume"`` or ``"fresh"`` (see :meth:`RunFolder.prepare`).
     init_from : a model of the same architecture whose weights are the starting point (fine-tuning).
+    audio_model : ``(model, meta)`` of a trained CLAP (:func:`dl4mir.train.checkpoint.load_exported`), the frozen
+        audio tower a captioner (``clipcap``, ``clipcap-transformer``) reads; required for those, refused for others.
     test_group : ``"KEY=VALUE[,VALUE]"``, the groups held out for testing instead of the layout's convention.
     on_step : called with the step number after every optimizer step (see :func:`dl4mir.train.loop.fit`).
     """
     cls, cfg_cls = model_classes(model)
+    if getattr(cls, "needs_audio_model", False) and audio_model is None:
+        raise ConfigError(f"{model} writes captions from a trained CLAP's audio embeddings: give one "
+                          f"(dl4mir train {model} --audio-model RUN/export; train_model(..., audio_model=(model, meta)))")
+    if audio_model is not None and not getattr(cls, "needs_audio_model", False):
+        raise ConfigError(f"{model} does not read another model's audio embeddings; only the captioners do")
     task = task if task is not None else getattr(cls, "default_task", "effect")
     prepared = isinstance(task, (TaskData, AudioCrops, VideoMixtures))
     task_name = task.task.name if prepared else task
@@ -263,6 +273,8 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
         task_data = prepare(task, input_kind=input_kind(model), data=data, profile=profile, test_group=test_group,
                             show_progress=show_progress)
         _describe_data(task_data)
+    if audio_model is not None:
+        task_data, model_cfg = _captioner_inputs(task_data, model_cfg, audio_model)
     shape = task_data.input_shape()
     if getattr(cls, "own_objective", False) and task_data.task.kind != "generative":
         # the model's own objective (self-supervised, or its own use of the labels): trained and validated like a
@@ -275,15 +287,52 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
     net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **shape, **model_cfg})
     if init_from is not None:
         net.load_state_dict(init_from.state_dict())
+    if audio_model is not None:
+        net.clap.load_state_dict(audio_model[0].state_dict())
     settings = {"model": model, "task": task_name, "data": data if not prepared else None,
                 "profile": profile if not prepared else None, "test_group": test_group,
                 "features": str(task_data.feature_spec),
                 "model_config": asdict(net.cfg), "train": asdict(cfg),
-                "init_from": None if init_from is None else type(init_from).__name__, "dl4mir": __version__}
+                "init_from": None if init_from is None else type(init_from).__name__,
+                "audio_model": None if audio_model is None else weights_digest(audio_model[0]), "dl4mir": __version__}
     resumed = folder.prepare(settings, resume=resume)
     summary = fit(net, task_data, cfg, folder.path, on_step=on_step)
     folder.write_summary(summary)
     return TrainedModel(net.eval(), summary, folder, task_data, resumed)
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """A short hash of a model's weights: a run built on another model's weights is another run."""
+    h = hashlib.sha1()
+    for k, v in sorted(model.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _captioner_inputs(data, model_cfg: dict, audio_model) -> tuple:
+    """A captioner's data (its captions as words; the clips standardized as its CLAP's were) and config (the
+    CLAP's architecture)."""
+    clap, meta = audio_model
+    if meta.get("model") not in AUDIO_LANGUAGE or meta["model_config"].get("objective", "infonce") != "infonce":
+        raise ConfigError("a captioner reads a contrastive audio–language model (clap, clap-content-aware), not a "
+                          f"{meta.get('model')} model")
+    if meta["feature_spec"] != str(data.feature_spec):
+        raise ConfigError(f"the CLAP model was trained on {meta['feature_spec']} features, these captions are "
+                          f"{data.feature_spec}: train the captioner on data of the CLAP's kind")
+    if meta["norm"] != data.norm:  # another dataset: its clips standardized the way the CLAP learned them
+        data = replace(data, X=standardize_bands(unstandardize_bands(data.X, data.norm), meta["norm"]),
+                       norm=meta["norm"])
+    # the frozen towers give every clip the same embeddings each epoch: computed once (ClipCap does so with CLIP):
+    # its audio's, and the text embedding of its (training-wording) captions, averaged
+    audio = torch.from_numpy(embed_features(clap, data.X))
+    with torch.no_grad():
+        said = clap.embed_text(data.text_emb)  # (texts, D)
+    said = torch.nn.functional.normalize(torch.stack([said[c].mean(dim=0) for c in data.captions]), dim=-1)
+    data = replace(data, X=torch.stack([audio, said], dim=1), embedded=True)  # (N, 2, D)
+    if data.target != "tokens":
+        data = data.with_tokens(max_tokens=model_cfg.get("max_tokens", 24))
+    return data, {**model_cfg, "clap": asdict(clap.cfg)}
 
 
 def _describe_data(data: TaskData) -> None:
