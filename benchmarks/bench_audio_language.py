@@ -33,11 +33,14 @@ def scores(model, data) -> dict:
     rows, emb = audio_language.embeddings(model, data, "test")
     zs = audio_language.zero_shot_scores(model, data, rows, emb)
     out = {key: zs[key]["accuracy"] for key in ("effect", "effect_type", "effect_type_names")}
-    out.update(probe=zs["probe_effect"], p_at_10=R.class_query_precision(model, emb, data.labels["effect"][rows])["mean"])
+    out.update(probe=zs["probe_effect"], p_at_10=audio_language.effect_queries(model, data, rows, emb)["mean"],
+               p_at_10_generic=audio_language.effect_queries(model, data, rows, emb, templates=R.TEMPLATES)["mean"],
+               effect_generic=audio_language.zero_shot_scores(model, data, rows, emb,
+                                                              templates=R.TEMPLATES)["effect"]["accuracy"])
     # the effect type scored by the mean of its effects' vectors (the rule before the union's maximum), for reference
     types = data.labels["effect_type"][rows]
     described = R.members(data.labels, "effect_type", "effect")
-    mean_rule = np.asarray(emb) @ R.class_vectors(model, list(described.values())).T
+    mean_rule = np.asarray(emb) @ R.class_vectors(model, list(described.values()), templates=audio_language.PROMPTS).T
     out["effect_type_mean_rule"] = float(np.mean(np.array(list(described))[mean_rule.argmax(axis=1)] == types))
     exact = R.caption_retrieval(model, data, rows, emb)
     for way in ("text_to_audio", "audio_to_text"):
@@ -83,7 +86,8 @@ def main() -> None:
                                                                for p, t in zip(pred, truth)])),
                                  "seconds": time.perf_counter() - t0}
 
-    cols = ("effect", "effect_type", "effect_type_mean_rule", "effect_type_names", "probe", "p_at_10",
+    cols = ("effect", "effect_generic", "effect_type", "effect_type_mean_rule", "effect_type_names", "probe", "p_at_10",
+            "p_at_10_generic",
             "text_to_audio_R@10", "text_to_audio_median_rank", "audio_to_text_R@10", "audio_to_text_median_rank",
             "seconds")
     print(f"\nmean over seeds {seeds} (± population sd where several)")
@@ -103,7 +107,7 @@ def main() -> None:
 
     if not args.skip_captioning:
         ctx = notebook_context("audio-language", profile=args.profile, out="/tmp/bench_al/captioning")
-        budget = per_profile(AUDIO_LANGUAGE, args.profile)
+        budget = {**per_profile(AUDIO_LANGUAGE, args.profile), "captioners": ("clipcap", "clipcap-transformer")}
         got = audio_language.captioning(ctx, data, models[audio_language.CLAP_MODEL], budget)
         print(f"\ncaptioning the held-out string ({len(data.rows('test'))} notes), on the {audio_language.CLAP_MODEL} "
               f"of seed {seeds[0]}; references: each note's training-wording captions")

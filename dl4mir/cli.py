@@ -211,6 +211,9 @@ def _parser() -> argparse.ArgumentParser:
     zs.add_argument("--labels", required=True,
                     help="comma-separated labels, e.g. 'chorus,phaser,clean'; NAME=DESC|DESC names a label described "
                          "several ways (required)")
+    zs.add_argument("--prompt", action="append", default=None, metavar="TEMPLATE",
+                    help="a prompt template with {} for the label, repeatable; naming the domain helps, e.g. "
+                         "'a guitar with {}' (default: the generic 'the sound of {}', 'a recording of {}', …)")
     zs.add_argument("--json", action="store_true", help="print machine-readable JSON")
     zs.set_defaults(func=cmd_classify)
 
@@ -803,14 +806,19 @@ def parse_labels(text: str) -> tuple[list[str], list[str]]:
 def cmd_classify(args) -> int:
     import numpy as np
 
+    from dl4mir.errors import ConfigError
     from dl4mir.train import retrieval
 
     names, descriptions = parse_labels(args.labels)
+    templates = tuple(args.prompt or retrieval.TEMPLATES)
+    for t in templates:
+        if t.count("{}") != 1 or "{" in t.replace("{}", "") or "}" in t.replace("{}", ""):
+            raise ConfigError(f"--prompt {t!r}: a template holds {{}} exactly once, where the label goes")
     model, meta = retrieval.load_model(args.model)
     res = retrieval.embed_files(model, meta, args.files)
     scores = {}
     if res.ok:
-        _, sim = retrieval.zero_shot(model, np.stack(list(res.ok.values())), descriptions)
+        _, sim = retrieval.zero_shot(model, np.stack(list(res.ok.values())), descriptions, templates=templates)
         scores = {p: sorted(zip(names, map(float, row)), key=lambda t: -t[1]) for p, row in zip(res.ok, sim)}
     if args.json:
         print(json.dumps({"labels": names, "scores": {p: dict(s) for p, s in scores.items()},

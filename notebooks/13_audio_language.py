@@ -1,9 +1,9 @@
 # %% [markdown]
-# # 14 · Audio and language: search sounds with words, label them with classes nobody trained on
+# # 14 · Audio and language: search sounds with words, label them with classes nobody trained on, caption them
 #
-# *Can a model that learned from sentences label effects it was never given labels for, and how does it compare
-# with a model trained on the labels?* (MusCALL, Manco et al. 2022; Wav2CLIP, Wu et al. 2022; CLIP's zero-shot
-# recipe.)  Every guitar-fx clip is described in sentences written from its metadata and from facts measured in its
+# *Can a model that learned from sentences label effects it was never given labels for, how does it compare with a
+# model trained on the labels, and can it describe a note in a sentence?* (MusCALL, Manco et al. 2022; Wav2CLIP, Wu
+# et al. 2022; CLIP's zero-shot recipe; ClipCap, Mokady et al. 2021.)  Every guitar-fx clip is described in sentences written from its metadata and from facts measured in its
 # audio; the sentences come in two wordings that share no phrase: one to train on, one held out for testing.
 
 # %%

@@ -127,6 +127,14 @@ def test_clap_learns_register_words_and_labels_new_tones_zero_shot(tmp_path, cap
     bad.write_bytes(b"not audio")
     assert main(["classify", files[0], str(bad), "--model", str(out / "export"), "--labels", "low,high"]) == 1
     assert "bad.wav" in capsys.readouterr().out
+    assert main(["classify", *files[:2], "--model", str(out / "export"), "--labels", "low,high",
+                 "--prompt", "a {} tone", "--prompt", "{} register"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split(": ")[1].startswith("low") and lines[1].split(": ")[1].startswith("high")
+    for prompt in ("no slot", "{} and {}", "{label}"):
+        assert main(["classify", files[0], "--model", str(out / "export"), "--labels", "low,high",
+                     "--prompt", prompt]) != 0
+        assert "exactly once" in capsys.readouterr().err
     for labels, why in (("low,,high", "empty label"), ("low,low", "repeat"), ("low=a,low=b", "repeats"),
                         ("low", "at least two")):
         assert main(["classify", files[0], "--model", str(out / "export"), "--labels", labels]) != 0

@@ -2,6 +2,7 @@
 by hand, the two training phases of the captioner, and a captioner trained from the command line on a CLAP that
 describes new tones with the right register words, with its bad input."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from dl4mir.models import build_model
 from dl4mir.models.clap import CLAPConfig
 from dl4mir.train import captioning as C
 from dl4mir.train.checkpoint import load_exported
+from dl4mir.train.data import prepare_captions
 from test_audio_language import _tones
 
 
@@ -39,7 +41,7 @@ def test_every_caption_of_the_grammar_reads_back_as_what_it_says(layout, labelle
     """Captions composed in both wordings from random concepts name, read back, exactly those concepts: the slots
     every frame has always, the others whenever they are read."""
     rng = np.random.default_rng(0)
-    slots = {k for frames in D.FRAMES[layout] for f in frames for k in __import__("re").findall(r"{(\w+)}", f)}
+    slots = {k for frames in D.FRAMES[layout] for f in frames for k in re.findall(r"{(\w+)}", f)}
     for _ in range(400):
         values = {s: list(D._CONCEPTS[s])[int(rng.integers(len(D._CONCEPTS[s])))] for s in slots}
         concepts = {s: D._CONCEPTS[s][v] for s, v in values.items()}
@@ -48,6 +50,32 @@ def test_every_caption_of_the_grammar_reads_back_as_what_it_says(layout, labelle
             said = D.attributes(caption, layout)
             assert all(said.get(s) == values[s] for s in labelled), (caption, said, values)
             assert all(values[s] == v for s, v in said.items()), (caption, said, values)
+
+
+def _frame_regex(frame: str) -> re.Pattern:
+    """A frame of the caption grammar as a regular expression: a slot is any text, a [part] may be left out."""
+    out = ""
+    for piece in re.split(r"(\[|\]|\{\w+\})", frame):
+        out += {"[": "(?:", "]": ")?"}.get(piece, ".+" if piece.startswith("{") else re.escape(piece))
+    return re.compile(re.sub(r"(\\ | )", r"\\s*", out) + "$")
+
+
+def test_no_zero_shot_prompt_is_a_sentence_the_grammar_writes():
+    """Zero-shot labels must be recognized from what their words mean, not from a frame the model was trained on:
+    no prompt, filled with an effect or instrument name, matches a frame of the caption grammar."""
+    from dl4mir.lessons.audio_language import PROMPTS
+    from dl4mir.train.retrieval import TEMPLATES
+
+    frames = [_frame_regex(f) for layout in D.FRAMES.values() for wording in layout for f in wording]
+    rng = np.random.default_rng(0)
+    concepts = {"effect": D._EFFECT["tape echo"], "pickup": D._PICKUP["Neck"], "register": D._REGISTER["low"],
+                "bright": D._BRIGHT["dark"], "decay": D._DECAY[""], "loud": D._LOUD["loud"]}
+    for wording in ("train", "test"):  # the patterns do recognize the grammar's own sentences
+        caption = D.compose(concepts, "egfxset", wording, rng)
+        assert any(f.match(caption) for f in frames), caption
+    for template in (*PROMPTS, *TEMPLATES):
+        for name in ("tape echo", "chorus", "violin"):
+            assert not any(f.match(template.format(name)) for f in frames), template.format(name)
 
 
 def test_attribute_truth_and_accuracy_by_hand():
@@ -99,6 +127,32 @@ def test_the_language_model_learns_from_text_then_only_the_mapping_learns_from_a
         assert len(caps) == 3 and all(set(text.words(c)) <= set(vocab) for c in caps)
     with pytest.raises(ConfigError, match="trained CLAP"):
         build_model("clipcap")
+
+
+def test_caption_pairs_give_each_row_the_words_of_its_own_captions(tmp_path):
+    data = prepare_captions(f"captions:{_tones(tmp_path, n=8)}").with_tokens()
+    assert data.vocab == text.vocabulary(data.texts) and data.tokens.shape[1] == 4 + 2  # "a low pitched tone"
+    rows = data.rows("train")
+    _, y = data.batch(rows, seed=(0, 0, 0))
+    for r, ids in zip(rows, y):
+        assert text.decode_words(ids[1:].tolist(), data.vocab) in {data.texts[i] for i in data.captions[r]}
+    test = data.rows("test")
+    _, y_test = data.batch(test)  # held-out wording: "low register" has a word the training wording never uses
+    unk = data.vocab.index(text.UNK)
+    assert all(unk in ids.tolist() for ids in y_test) and y_test.dtype == torch.long
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_word_never_sees_the_words_after_it(training):
+    vocab = text.vocabulary(["a b c d e"])
+    model = build_model("clipcap", clap=vars(CLAPConfig()), vocab=vocab, dropout=0.0)
+    model.lm.train(training)
+    prefix = torch.randn(2, model.cfg.prefix_len, model.cfg.d_model)
+    tokens = torch.randint(4, len(vocab), (2, 6))
+    changed = tokens.clone()
+    changed[:, 3:] = (changed[:, 3:] - 3) % (len(vocab) - 4) + 4  # other words from position 3 on
+    a, b = model.lm(prefix, tokens), model.lm(prefix, changed)
+    assert torch.equal(a[:, :3], b[:, :3]) and not torch.allclose(a[:, 3:], b[:, 3:])
 
 
 @pytest.mark.slow

@@ -75,6 +75,14 @@ def test_answers_follow_the_numbers():
     res = lambda acc: {"test_accuracy": acc, "parameters": 10}  # noqa: E731
     assert "not beaten" in neural_networks.answer({"mlp": res(0.9), "cnn": res(0.8)})
     assert "beats the flat MLP" in neural_networks.answer({"mlp": res(0.8), "cnn": res(0.9)})
+    from dl4mir.lessons import audio_language
+
+    cap = lambda effect: {"bleu4": 40.0, "cider": 1.5, "attributes": {  # noqa: E731
+        "effect": {"accuracy": effect}, "pickup": {"accuracy": 0.6}}}
+    text = audio_language.caption_answer({"retrieval": cap(0.9), "clipcap": cap(0.95)})
+    assert "meets the 80% bar" in text and "beats simply copying" in text and "names the effect of 95%" in text
+    text = audio_language.caption_answer({"retrieval": cap(0.9), "clipcap": cap(0.7)})
+    assert "misses the 80% bar" in text and "does not beat" in text
 
 
 def test_report_shows_every_figure_and_sound(quick_run):

@@ -65,9 +65,10 @@ LESSONS = (
     Lesson("synth-programming", "synth_programming", "13 · Synthesizer programming: estimating and matching patches",
            "Which design estimates synthesizer parameters best, and how close does refining the estimate through "
            "the differentiable synth get?"),
-    Lesson("audio-language", "audio_language", "14 · Audio and language: search with words, zero-shot labels",
-           "Can a model that learned from sentences label effects it was never given labels for, and how does it "
-           "compare with a model trained on the labels?"),
+    Lesson("audio-language", "audio_language",
+           "14 · Audio and language: search with words, zero-shot labels, captions",
+           "Can a model that learned from sentences label effects it was never given labels for, how does it "
+           "compare with a model trained on the labels, and can it describe a note in a sentence?"),
     Lesson("audio-visual", "audio_visual", "15 · Audio-visual: separate and locate the sound of each instrument",
            "Can a model learn to separate and locate sounds from unlabelled videos alone?"),
 )

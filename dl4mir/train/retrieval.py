@@ -186,11 +186,12 @@ def members(labels: dict, coarse: str, fine: str) -> dict[str, str]:
     return {c: "|".join(f for cc, f in pairs if cc == c) for c in sorted({c for c, _ in pairs})}
 
 
-def zero_shot_report(model, embeddings: np.ndarray, truth, descriptions: dict[str, str]) -> dict:
+def zero_shot_report(model, embeddings: np.ndarray, truth, descriptions: dict[str, str], *,
+                     templates=TEMPLATES) -> dict:
     """Accuracy, balanced accuracy and confusion of zero-shot labels ``{class: its description}`` against
     ``truth`` (class names), with chance (one over the classes)."""
     names = list(descriptions)
-    pred, _ = zero_shot(model, embeddings, list(descriptions.values()))
+    pred, _ = zero_shot(model, embeddings, list(descriptions.values()), templates=templates)
     predicted = [names[i] for i in pred]
     rep = classification_report([str(t) for t in truth], predicted, labels=names)
     return {"accuracy": rep["accuracy"], "balanced_accuracy": rep["balanced_accuracy"], "chance": 1 / len(names),
@@ -214,12 +215,12 @@ def caption_retrieval(model, data, rows, embeddings: np.ndarray) -> dict:
             "clips_per_sentence": float(relevant.sum(axis=1).mean())}
 
 
-def class_query_precision(model, embeddings: np.ndarray, truth, *, k: int = 10) -> dict:
+def class_query_precision(model, embeddings: np.ndarray, truth, *, k: int = 10, templates=TEMPLATES) -> dict:
     """For each class of ``truth`` the query "the sound of CLASS" (the prompt ensemble of :func:`class_vectors`):
     precision@k of the clips it ranks first, per class and averaged, with chance (the class's share)."""
     truth = np.asarray([str(t) for t in truth])
     classes = sorted(set(truth))
-    sim = class_vectors(model, classes) @ np.asarray(embeddings).T
+    sim = class_vectors(model, classes, templates=templates) @ np.asarray(embeddings).T
     relevant = truth[None, :] == np.array(classes)[:, None]
     p = precision_at_k(sim, relevant, k)
     return {"k": k, "per_class": dict(zip(classes, map(float, p))), "mean": float(p.mean()),
