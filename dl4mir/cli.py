@@ -856,13 +856,9 @@ def _video_arguments(p, model_help: str) -> None:
 
 
 def _load_av_model(path: str, kinds: tuple[str, ...]):
-    from dl4mir.errors import ConfigError
     from dl4mir.train.checkpoint import load_exported
 
-    model, meta = load_exported(Path(path))
-    if meta.get("model") not in kinds:
-        raise ConfigError(f"{path}: a {meta.get('model')} model; this command needs one of {', '.join(kinds)}")
-    return model
+    return load_exported(Path(path), families=kinds, need="this command needs one of these")[0]
 
 
 def cmd_separate(args) -> int:

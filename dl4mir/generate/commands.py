@@ -25,11 +25,7 @@ from dl4mir.train.data import prepare
 
 def load_generative(export_dir, *, families=GENERATIVE):
     """``(model, meta)`` of an export folder, refused unless the model is one of ``families``."""
-    model, meta = load_exported(Path(export_dir))
-    if meta.get("model") not in families:
-        raise ConfigError(f"{export_dir}: a {meta.get('model')!r} model cannot do this; `dl4mir generate` needs "
-                          f"one of {', '.join(families)} here")
-    return model, meta
+    return load_exported(Path(export_dir), families=families, need="`dl4mir generate` needs one of these here")
 
 
 def _condition(meta: dict, model, name: str | None, *, required: bool):

@@ -74,7 +74,8 @@ def _encoder(d: int, heads: int, layers: int, dropout: float) -> nn.TransformerE
 
 
 class CausalBlock(nn.Module):
-    """A pre-norm transformer block whose attention looks only backwards (nanoGPT's)."""
+    """A pre-norm transformer block whose attention looks only backwards (nanoGPT's: causal attention in one call,
+    no mask to build)."""
 
     def __init__(self, d: int, heads: int, dropout: float):
         super().__init__()
@@ -101,8 +102,6 @@ class CaptionLM(nn.Module):
         nn.init.normal_(self.words.weight, std=0.02)  # GPT-2's: unit-variance rows make the tied output logits huge
         self.position = nn.Parameter(torch.zeros(cfg.prefix_len + cfg.max_tokens + 2, cfg.d_model))
         nn.init.normal_(self.position, std=0.02)
-        # its own blocks, not nn.TransformerEncoder: given a causal mask, torch 2.13's encoder ignores it in
-        # training mode (the mask is detected as causal and dropped), so words could see the words they predict
         self.blocks = nn.Sequential(*(CausalBlock(cfg.d_model, cfg.n_heads, cfg.dropout) for _ in range(cfg.n_layers)))
         self.norm = nn.LayerNorm(cfg.d_model)
 

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 
 from dl4mir.audio import BatchResult
-from dl4mir.errors import ConfigError
 from dl4mir.features import text
 from dl4mir.features.describe import attribute_truth, attributes
 from dl4mir.metrics import caption_report
@@ -29,11 +28,8 @@ from dl4mir.train.retrieval import embed_features
 
 def load_captioner(export_dir: str | os.PathLike):
     """``(model, meta)`` of an exported captioner; anything else is refused with what it is."""
-    model, meta = load_exported(Path(export_dir))
-    if meta.get("model") not in CAPTIONERS:
-        raise ConfigError(f"{export_dir} holds a {meta.get('model')} model; captions need a captioner "
-                          f"({', '.join(CAPTIONERS)}): dl4mir train clipcap --audio-model CLAP_RUN/export")
-    return model, meta
+    return load_exported(Path(export_dir), families=CAPTIONERS,
+                         need="captions need a captioner (dl4mir train clipcap --audio-model CLAP_RUN/export)")
 
 
 def caption_clips(model, X: torch.Tensor) -> list[str]:

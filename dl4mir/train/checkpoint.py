@@ -18,7 +18,7 @@ import torch
 
 from safetensors.torch import load_file, save_file
 
-from dl4mir.errors import CheckpointError
+from dl4mir.errors import CheckpointError, ConfigError
 from dl4mir.models import build_model
 
 
@@ -124,8 +124,9 @@ def _umask() -> int:
     return mask
 
 
-def load_exported(export_dir: Path):
-    """``(model in eval mode, meta)`` from an :func:`export` folder."""
+def load_exported(export_dir: Path, *, families: tuple[str, ...] | None = None, need: str = "this needs"):
+    """``(model in eval mode, meta)`` from an :func:`export` folder.  With ``families``, a model of another kind is
+    refused with what it is and ``need`` (what the caller needs, e.g. "captions need a captioner")."""
     export_dir = Path(export_dir)
     cfg_path, weights = export_dir / "config.json", export_dir / "model.safetensors"
     for p in (cfg_path, weights):
@@ -136,6 +137,8 @@ def load_exported(export_dir: Path):
             raise CheckpointError(f"{p}: permission denied; ask its owner to make it readable (chmod a+r)")
     try:
         meta = json.loads(cfg_path.read_text())
+        if families is not None and meta.get("model") not in families:
+            raise ConfigError(f"{export_dir} holds a {meta.get('model')} model; {need} ({', '.join(families)})")
         model = build_model(meta["model"], **meta["model_config"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{cfg_path}: malformed model config ({exc})") from None

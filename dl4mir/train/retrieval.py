@@ -39,11 +39,8 @@ TEMPLATES = ("{}", "the sound of {}", "a recording of {}", "an audio clip with {
 
 def load_model(export_dir: str | os.PathLike):
     """``(model, meta)`` of an exported audio–language model; anything else is refused with what it is."""
-    model, meta = load_exported(Path(export_dir))
-    if meta.get("model") not in AUDIO_LANGUAGE:
-        raise ConfigError(f"{export_dir} holds a {meta.get('model')} model; searching and zero-shot labels need an "
-                          f"audio–language model ({', '.join(AUDIO_LANGUAGE)}): dl4mir train clap")
-    return model, meta
+    return load_exported(Path(export_dir), families=AUDIO_LANGUAGE,
+                         need="searching and zero-shot labels need an audio–language model (dl4mir train clap)")
 
 
 @torch.no_grad()
