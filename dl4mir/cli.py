@@ -705,12 +705,17 @@ def cmd_generate(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from dl4mir.errors import ConfigError
     from dl4mir.train import RunFolder, evaluate
-    from dl4mir.train.data import prepare, prepare_audio
+    from dl4mir.train.data import prepare, prepare_audio, prepare_captions
     from dl4mir.train.loop import pick_device
 
     folder = RunFolder.open(args.run_dir)
     settings = folder.settings()
+    if settings.get("profile") is None:  # train_model was handed data a lesson or script had prepared itself
+        raise ConfigError(f"{folder.path} was trained on data prepared in memory (by a lesson or a script), which "
+                          f"this command cannot rebuild; its test figures are in {folder.summary_path}. `dl4mir "
+                          "evaluate` re-scores runs of `dl4mir train`")
     model, meta = folder.load_model()
     split = "test"
     if model.input_kind == "audio":  # RAVE: crops of the audio it was trained on
@@ -719,6 +724,17 @@ def cmd_evaluate(args) -> int:
         if not len(data.rows("test")):
             split = "val"
             print("note: a folder holds nothing out for testing; these are the validation files' figures")
+    elif model.input_kind == "captions":  # audio–language models and captioners: their own objective
+        if getattr(model, "needs_audio_model", False):
+            from dl4mir.train.captioning import evaluate_captioner
+
+            rep = evaluate_captioner(model, meta, settings["data"], profile=settings["profile"],
+                                     test_group=settings.get("test_group"))
+            named = "".join(f", {slot} named right {a['accuracy']:.3f}" for slot, a in rep.get("attributes", {}).items())
+            print(f"captions of {rep['n']} held-out clips: BLEU-4 {rep['bleu4']:.1f}, CIDEr-D {rep['cider']:.3f}{named}")
+            print(f"written: {folder.write_test_metrics(rep)}")
+            return 0
+        data = prepare_captions(settings["data"], profile=settings["profile"], test_group=settings.get("test_group"))
     else:
         data = prepare(settings["task"], input_kind=model.input_kind, data=settings["data"],
                        profile=settings["profile"], test_group=settings.get("test_group"))

@@ -94,7 +94,8 @@ def test_bleu_by_hand_and_cider_prefers_the_right_caption():
     # one hypothesis: 4/5 unigrams, 3/4 bigrams, 2/3 trigrams, 1/2 four-grams match, same length (no brevity penalty)
     bleu = caption_report(["a b c d e"], [["a b c d f"]])["bleu4"]
     assert bleu == pytest.approx(100 * (4 / 5 * 3 / 4 * 2 / 3 * 1 / 2) ** 0.25, rel=1e-6)
-    assert caption_report(["a dark tape-echoed note"], [["a dark tape-echoed note", "x"]])["bleu4"] == pytest.approx(100)
+    same = caption_report(["a dark tape-echoed note"], [["a dark tape-echoed note", "x"]])
+    assert same["bleu4"] == pytest.approx(100)
     refs = [["a chorused note on the neck pickup"], ["a phased note on the bridge pickup"],
             ["a flanged note on the middle pickup"]]
     right = caption_report(["a chorused note on the neck pickup", "a phased note on the bridge pickup",
@@ -171,6 +172,11 @@ def test_a_captioner_trained_on_a_clap_names_the_register_of_new_tones(tmp_path,
                  "--out", str(cap_run)]) == 0
     settings = json.loads((cap_run / "train_args.json").read_text())
     assert settings["audio_model"] and settings["model_config"]["clap"]["objective"] == "infonce"
+    # dl4mir evaluate scores a captioner's captions of its held-out clips, and a CLAP by its objective
+    assert main(["evaluate", str(cap_run)]) == 0 and main(["evaluate", str(clap_run)]) == 0
+    scored = json.loads((cap_run / "test_metrics.json").read_text())
+    assert scored["n"] > 0 and 0 <= scored["bleu4"] <= 100 and "attributes" not in scored  # no grammar: a folder
+    assert "loss" in json.loads((clap_run / "test_metrics.json").read_text())
 
     fresh = _tones(tmp_path / "new", n=10, seed=1)
     files = sorted(str(p) for p in fresh.glob("*.wav"))

@@ -324,3 +324,11 @@ def test_a_run_folder_is_not_reused_under_other_settings(tmp_path, capsys):
     assert main(args) == 0 and "already done" in capsys.readouterr().out
     assert main(args[:2] + ["default"] + args[3:]) == 2
     assert "profile: 'quick' then, 'default' now" in capsys.readouterr().err
+
+
+def test_evaluate_names_a_run_whose_data_was_prepared_in_memory(tmp_path, capsys):
+    run = tmp_path / "lesson-model"
+    run.mkdir()
+    (run / "train_args.json").write_text(json.dumps({"model": "cnn", "task": "effect", "data": None, "profile": None}))
+    assert main(["evaluate", str(run)]) != 0
+    assert "prepared in memory" in capsys.readouterr().err

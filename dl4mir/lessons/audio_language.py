@@ -131,8 +131,9 @@ def captioning(ctx, data, clap, budget: dict) -> dict:
     out = {"retrieval": {"captions": C.nearest_captions(clap, data, rows), "seconds": 0.0}}
     steps_per_epoch = math.ceil(len(data.rows("train")) / CAPTION_BATCH)
     for name in budget["captioners"]:
-        result = ctx.train(name, data, epochs=budget["caption_epochs"], lr=2e-3, audio_model=(clap, data.export_meta(clap)),
-                           training={"batch_size": CAPTION_BATCH}, lm_steps=budget["lm_epochs"] * steps_per_epoch)
+        result = ctx.train(name, data, epochs=budget["caption_epochs"], lr=2e-3,
+                           audio_model=(clap, data.export_meta(clap)), training={"batch_size": CAPTION_BATCH},
+                           lm_steps=budget["lm_epochs"] * steps_per_epoch)
         out[name] = {"captions": C.caption_clips(result.model, data.X[torch.as_tensor(rows)]),
                      "seconds": result.summary["seconds"]}
     for scores in out.values():
@@ -152,7 +153,8 @@ def caption_examples(ctx, data, captions: dict, *, n: int = 4) -> list[dict]:
         what = f"{data.labels['effect'][r]}, {data.labels['pickup'][r]} pickup, MIDI {data.labels['midi'][r]}"
         said = {name: scores["captions"][i] for name, scores in captions.items()}
         y, sr = load(paths[data.clip_ids[r]], sr=None)
-        ctx.wav(f"caption{k}", y, sr, f"{what} — " + " · ".join(f"{CAPTIONERS[m]}: “{c}”" for m, c in said.items()))
+        ctx.wav(f"caption{k}", y, sr,
+                f"{what} — " + " · ".join(f"{CAPTIONERS[m]}: “{c}”" for m, c in said.items()))
         table.append({"clip": data.clip_ids[r], "is": what, "captions": said})
     return table
 
@@ -175,8 +177,8 @@ def run(ctx) -> dict:
                                                                            "effects)")):
         plots.confusion(ctx.figure(f"zero_shot_{key}", f"Held-out string: {title}, from sentences alone"),
                         zs[key]["confusion_matrix"], zs[key]["labels"], title=title)
-    plots.bars(ctx.figure("effect_queries", "Text → audio: precision@10 of the query 'the sound of EFFECT' among "
-                          "the held-out string's clips (chance: the effect's share)"),
+    plots.bars(ctx.figure("effect_queries", "Text → audio: precision@10 of the query 'a guitar with EFFECT' (and "
+                          "three more phrasings) among the held-out string's clips (chance: the effect's share)"),
                list(queries["per_class"]), list(queries["per_class"].values()), title="precision@10", ylabel="P@10")
     table = query_table(ctx, model, data, rows, emb)
     t2a, a2t = exact["text_to_audio"], exact["audio_to_text"]
@@ -209,8 +211,9 @@ def answer(zs: dict, queries: dict, exact: dict, family: dict, *, bars=(0.75, 0.
             f"described by its effects ({said(types, bars[1])} the {bars[1]:.0%} bar), but only {names:.0%} from the "
             f"type's bare name ('modulation', 'delay'): the words must be ones the captions' meaning reaches. A "
             f"linear probe on the same embeddings, given the labels, reaches {zs['probe_effect']:.0%} on effect. "
-            f"Text → audio, the query 'the sound of EFFECT' puts the right effect in {queries['mean']:.0%} of its top "
-            f"10 (chance {queries['chance']:.0%}; {said(queries['mean'], bars[2])} the {bars[2]:.0%} bar); a "
+            f"Text → audio, a query naming the effect ('a guitar with tape echo', …) puts the right effect in "
+            f"{queries['mean']:.0%} of its top 10 (chance {queries['chance']:.0%}; {said(queries['mean'], bars[2])} "
+            f"the {bars[2]:.0%} bar); a "
             f"held-out caption finds one of its clips in the top 10 for {t2a['R@10']:.0%} of captions (chance "
             f"{t2a['chance_R@10']:.0%}; median rank {t2a['median_rank']:.0f}). Instruments it never heard: family "
             f"{family['accuracy']:.0%} against chance {family['chance']:.0%}, "

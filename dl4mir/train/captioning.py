@@ -18,10 +18,13 @@ import torch
 
 from dl4mir.audio import BatchResult
 from dl4mir.features import text
-from dl4mir.features.describe import attribute_truth, attributes
+from dl4mir.data import get_dataset
+from dl4mir.errors import DatasetError
+from dl4mir.features.describe import FRAMES, attribute_truth, attributes
 from dl4mir.metrics import caption_report
 from dl4mir.models import CAPTIONERS
 from dl4mir.train.checkpoint import load_exported
+from dl4mir.train.data import prepare_captions
 from dl4mir.train.predict import BATCH, file_windows
 from dl4mir.train.retrieval import embed_features
 
@@ -81,3 +84,17 @@ def caption_scores(captions: list[str], data, rows, *, layout: str | None) -> di
         truth = [attribute_truth({k: v[r] for k, v in data.labels.items()}, layout) for r in rows]
         out["attributes"] = attribute_accuracy([attributes(c, layout) for c in captions], truth)
     return out
+
+
+def evaluate_captioner(model, meta: dict, data: str | None, *, profile: str = "default",
+                       test_group: str | None = None) -> dict:
+    """A captioner's captions of the held-out clips of ``data`` (the dataset spec it was trained on), scored by
+    :func:`caption_scores` (attributes where the dataset's layout has a caption grammar)."""
+    pairs = prepare_captions(data, profile=profile, test_group=test_group).standardized_as(meta["norm"])
+    rows = pairs.rows("test")
+    if not len(rows):
+        raise DatasetError(f"{data}: nothing is held out for testing, so there are no captions to score")
+    layout = get_dataset(data or "guitar-fx", profile=profile).reader.name
+    captions = caption_clips(model, pairs.X[torch.as_tensor(rows)])
+    return {**caption_scores(captions, pairs, rows, layout=layout if layout in FRAMES else None),
+            "examples": [{"clip": pairs.clip_ids[r], "caption": c} for r, c in list(zip(rows, captions))[:10]]}

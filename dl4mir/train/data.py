@@ -14,7 +14,7 @@ from dl4mir.data import get_dataset
 from dl4mir.data.splits import default_split
 from dl4mir.errors import ConfigError, DatasetError
 from dl4mir.features import text
-from dl4mir.features.bands import band_statistics, standardize_bands
+from dl4mir.features.bands import band_statistics, standardize_bands, unstandardize_bands
 from dl4mir.features.cache import FeatureSpec, load_table
 from dl4mir.features.describe import cached_captions
 from dl4mir.features.logmag import SPEC
@@ -278,6 +278,12 @@ class CaptionPairs(TaskData):
         fixed = [test_wording[self.test_captions[r][0]] if r in test and self.test_captions[r]
                  else train[self.captions[r][0]] for r in range(len(self.clip_ids))]
         self._fixed = torch.stack(fixed) if fixed else train[:0]
+
+    def standardized_as(self, norm: dict) -> "CaptionPairs":
+        """The same pairs standardized with another model's statistics ``norm`` (a captioner reads its CLAP's)."""
+        if norm == self.norm:
+            return self
+        return replace(self, X=standardize_bands(unstandardize_bands(self.X, self.norm), norm), norm=norm)
 
     def with_tokens(self, *, max_tokens: int = 24) -> "CaptionPairs":
         """The same pairs whose batch targets are the captions' word ids ``(B, n + 2)`` (``<bos>`` … ``<eos>``

@@ -29,7 +29,6 @@ import torch
 from dl4mir import __version__
 from dl4mir.config import parse_overrides, read_toml
 from dl4mir.errors import ConfigError, TrainingError
-from dl4mir.features.bands import standardize_bands, unstandardize_bands
 from dl4mir.models import AUDIO_LANGUAGE, build_model, input_kind, model_classes
 from dl4mir.train.checkpoint import load_exported
 from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio, prepare_captions
@@ -232,8 +231,8 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
     """
     cls, cfg_cls = model_classes(model)
     if getattr(cls, "needs_audio_model", False) and audio_model is None:
-        raise ConfigError(f"{model} writes captions from a trained CLAP's audio embeddings: give one "
-                          f"(dl4mir train {model} --audio-model RUN/export; train_model(..., audio_model=(model, meta)))")
+        raise ConfigError(f"{model} writes captions from a trained CLAP's audio embeddings: give one (dl4mir "
+                          f"train {model} --audio-model RUN/export; train_model(..., audio_model=(model, meta)))")
     if audio_model is not None and not getattr(cls, "needs_audio_model", False):
         raise ConfigError(f"{model} does not read another model's audio embeddings; only the captioners do")
     task = task if task is not None else getattr(cls, "default_task", "effect")
@@ -320,9 +319,7 @@ def _captioner_inputs(data, model_cfg: dict, audio_model) -> tuple:
     if meta["feature_spec"] != str(data.feature_spec):
         raise ConfigError(f"the CLAP model was trained on {meta['feature_spec']} features, these captions are "
                           f"{data.feature_spec}: train the captioner on data of the CLAP's kind")
-    if meta["norm"] != data.norm:  # another dataset: its clips standardized the way the CLAP learned them
-        data = replace(data, X=standardize_bands(unstandardize_bands(data.X, data.norm), meta["norm"]),
-                       norm=meta["norm"])
+    data = data.standardized_as(meta["norm"])  # another dataset's clips: standardized the way the CLAP learned them
     # the frozen towers give every clip the same embeddings each epoch: computed once (ClipCap does so with CLIP):
     # its audio's, and the text embedding of its (training-wording) captions, averaged
     audio = torch.from_numpy(embed_features(clap, data.X))
