@@ -16,8 +16,9 @@ random patches of each synth at 220 Hz, and on a sound no synth made — the rea
 squared log10 power) of the best starting patch and of the match, seconds per match.
 
 ``--estimate``: the ``synth-programming`` lesson's ``estimate`` and ``refine`` with a larger budget: per synth,
-``synth-estimator`` (CNN) and ``synth-estimator-mlp`` trained on the default ``synth-presets`` (patches held out
-whole); on the held-out notes: parameter MAE, and the LSD between the note rendered from the true patch and from the
+``synth-estimator`` (CNN), ``synth-estimator-mlp`` and Flow Synthesizer's other two, ``synth-estimator-vae`` (VAE +
+regression) and ``synth-estimator-flow`` (a conditional normalizing flow), trained on the default ``synth-presets``
+(patches held out whole); on the held-out notes: parameter MAE, and the LSD between the note rendered from the true patch and from the
 predicted one (the same noise), against predicting every note the training patches' mean; then estimate + refine
 (:func:`dl4mir.synth.matching.match` from the CNN's prediction) on the first held-out notes: LSD before / after and
 the share it lowered.
@@ -31,6 +32,8 @@ import numpy as np
 import torch
 
 from dl4mir.synth import patches
+
+ESTIMATORS = ("synth-estimator-mlp", "synth-estimator-vae", "synth-estimator-flow", "synth-estimator")
 
 
 def batch_params(synth: str, batch: int, device: str, grad: bool) -> dict[str, torch.Tensor]:
@@ -143,11 +146,12 @@ def estimation(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:  # the lesson's functions, so the figures are the lesson's
         ctx = LessonContext(out_dir=Path(tmp), profile="default", show_progress=False)
         for synth in patches.SPACES:
-            scores, notes = synth_programming.estimate(ctx, synth, budget)
+            t0 = time.perf_counter()
+            scores, notes = synth_programming.estimate(ctx, synth, budget, estimators=ESTIMATORS)
             print(f"{synth}: {scores['n_train']} training / {scores['n_test']} held-out notes, {scores['n_params']} "
-                  "parameters")
-            for key, name in (("mean", "the training mean"), ("mlp", "synth-estimator-mlp"),
-                              ("cnn", "synth-estimator")):
+                  f"parameters; {time.perf_counter() - t0:.0f} s for the {len(ESTIMATORS)} estimators")
+            for key, name in (("mean", "the training mean"),
+                              *((synth_programming.KEYS[n], n) for n in ESTIMATORS)):
                 r = scores[key]
                 print(f"  {name:20s} MAE {r['param_mae']:.3f}, LSD {r['lsd_db']:.1f} dB "
                       f"({r['lsd_log10_power_sq']:.2f})")

@@ -27,16 +27,38 @@ def test_a_params_task_holds_one_synths_notes_and_their_patches(synth, _dl4mir_h
 
 def test_the_estimator_trains_and_predicts_valid_patches(tmp_path, _dl4mir_home):
     data = prepare("subtractive-params", profile="quick", show_progress=False)
-    for name in ("synth-estimator", "synth-estimator-mlp"):
+    for name in ("synth-estimator", "synth-estimator-mlp", "synth-estimator-vae", "synth-estimator-flow"):
         trained = train_model(name, data, out=tmp_path / name, train={"epochs": 2, "batch_size": 4, "export": "none"})
         assert np.isfinite(trained.summary["best_val"]) and trained.summary["steps"] > 0
-        with torch.no_grad():
-            units = trained.model.eval().params(data.X).numpy()
+        units = trained.model.eval().params(data.X).numpy()
         assert units.shape == (len(data.clip_ids), 14) and units.min() >= 0 and units.max() <= 1
+        assert np.array_equal(units, trained.model.params(data.X).numpy())  # a flow's samples are seeded
         patches.validate(patches.denormalize(units[0], "subtractive"), "subtractive")
+        logged = {"nll"} if name.endswith("flow") else {"param_mse", "param_mae"}
+        assert logged <= set(trained.summary["test"])
     model = build_model("synth-estimator", n_params=14, n_mels=64, n_frames=63)
     with pytest.raises(ParameterError, match="patch vectors"):
         model(torch.zeros(2, 64, 63), torch.zeros(2, 3))
+    with pytest.raises(ParameterError, match="estimator"):
+        build_model("synth-estimator", estimator="gan")
+
+
+def test_the_vae_estimator_keeps_its_code_and_the_flow_its_likelihood():
+    torch.manual_seed(0)
+    x, y = torch.randn(4, 64, 63), torch.rand(4, 14)
+    vae = build_model("synth-estimator-vae", n_params=14).train()
+    logs = vae(x, y)
+    assert logs["kl"] >= 0 and logs["recon_mse"] > 0 and torch.isfinite(logs["loss"])
+    flow = build_model("synth-estimator-flow", n_params=14).train()
+    logs = flow(x, y, step=3)
+    assert set(logs) == {"loss", "nll"} and torch.isfinite(logs["loss"]) and flow.val_metric == "nll"
+    before = logs["loss"].detach().item()
+    opt = torch.optim.Adam(flow.parameters(), 1e-3)
+    for _ in range(30):  # the likelihood of these patches rises as the flow learns them
+        opt.zero_grad()
+        flow(x, y)["loss"].backward()
+        opt.step()
+    assert flow(x, y)["loss"].detach().item() < before
 
 
 def test_rendering_units_is_rendering_their_patches():

@@ -28,6 +28,8 @@ REGISTRY = {
     # synthesizer programming: a note's log-mel → its patch (Flow Synthesizer's baselines)
     "synth-estimator": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"encoder": "cnn"}),
     "synth-estimator-mlp": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"encoder": "mlp"}),
+    "synth-estimator-vae": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"estimator": "vae"}),
+    "synth-estimator-flow": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"estimator": "flow"}),
     # a waveform VAE in the spirit of RAVE (Caillon & Esling 2021): learns from audio itself, streams in blocks
     "rave": ("rave", "RAVE", "RAVEConfig", {}),
     # audio–language (CLAP/MusCALL, Wav2CLIP): log-mel clips and their captions in one embedding space
@@ -45,7 +47,8 @@ REGISTRY = {
 }
 GENERATIVE = ("ae", "conv-ae", "denoising-ae", "vae", "conv-vae", "cvae", "gan")
 TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, on onset envelopes / constant-Q
-SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp")  # their own objective, on patch vectors
+# their own objective, on patch vectors
+SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp", "synth-estimator-vae", "synth-estimator-flow")
 WAVEFORM_GENERATIVE = ("rave",)  # on audio crops of any dataset
 AUDIO_LANGUAGE = ("clap", "clap-content-aware", "clap-distill")  # on clips paired with captions
 CAPTIONERS = ("clipcap", "clipcap-transformer")  # on clips paired with captions, reading a trained CLAP
