@@ -22,8 +22,8 @@ language model and trains the mapping alone on the clips' *audio* embeddings, as
 **Objective.**  Cross-entropy of each caption word given the prefix and the words before it (teacher forcing);
 ``<pad>`` positions do not count.  Evaluation (``step=None``) scores the captioner itself, audio → prefix → words.
 
-Training reads the clips' audio embeddings, computed once (the tower is frozen); the tower stays in the model so
-that it captions audio.  **Use.**  :meth:`Captioner.caption` writes captions for log-mel clips,
+Training reads each clip's embeddings — its audio's and its captions' text — computed once (the towers are frozen);
+the audio tower stays in the model so that it captions audio.  **Use.**  :meth:`Captioner.caption` writes captions for log-mel clips,
 :meth:`Captioner.caption_embeddings` for audio embeddings (the mean of a long file's windows), by greedy decoding.
 """
 from __future__ import annotations
