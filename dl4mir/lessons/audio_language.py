@@ -145,10 +145,13 @@ def caption_examples(ctx, data, captions: dict, *, n: int = 4) -> list[dict]:
     """``n`` held-out notes of different effects as players, each with what every captioner said of it."""
     rows = data.rows("test")
     effects = data.labels["effect"][rows]
-    firsts = [int(np.flatnonzero(effects == e)[0]) for e in sorted(set(effects))]
+    kinds = sorted(set(effects))
+    # the k-th example: the k-th of evenly spaced effects, and a clip of it further along (another pickup and fret)
+    picks = [np.flatnonzero(effects == e) for e in kinds[::max(1, len(kinds) // n)][:n]]
+    picks = [int(clips[(k * len(clips)) // max(len(picks), 1)]) for k, clips in enumerate(picks)]
     paths = {c.clip_id: c.path for c in ctx.dataset(ctx.guitar).clips}
     table = []
-    for k, i in enumerate(firsts[::max(1, len(firsts) // n)][:n]):
+    for k, i in enumerate(picks):
         r = rows[i]
         what = f"{data.labels['effect'][r]}, {data.labels['pickup'][r]} pickup, MIDI {data.labels['midi'][r]}"
         said = {name: scores["captions"][i] for name, scores in captions.items()}
