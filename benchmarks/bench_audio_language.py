@@ -35,8 +35,8 @@ def scores(model, data) -> dict:
     out = {key: zs[key]["accuracy"] for key in ("effect", "effect_type", "effect_type_names")}
     out.update(probe=zs["probe_effect"], p_at_10=audio_language.effect_queries(model, data, rows, emb)["mean"],
                p_at_10_generic=audio_language.effect_queries(model, data, rows, emb, templates=R.TEMPLATES)["mean"],
-               effect_generic=audio_language.zero_shot_scores(model, data, rows, emb,
-                                                              templates=R.TEMPLATES)["effect"]["accuracy"])
+               effect_generic=R.zero_shot_report(model, emb, data.labels["effect"][rows],
+                                                 {e: e for e in sorted(set(map(str, data.labels["effect"])))})["accuracy"])
     # the effect type scored by the mean of its effects' vectors (the rule before the union's maximum), for reference
     types = data.labels["effect_type"][rows]
     described = R.members(data.labels, "effect_type", "effect")

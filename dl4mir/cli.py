@@ -824,14 +824,11 @@ def parse_labels(text: str) -> tuple[list[str], list[str]]:
 def cmd_classify(args) -> int:
     import numpy as np
 
-    from dl4mir.errors import ConfigError
     from dl4mir.train import retrieval
 
     names, descriptions = parse_labels(args.labels)
     templates = tuple(args.prompt or retrieval.TEMPLATES)
-    for t in templates:
-        if t.count("{}") != 1 or "{" in t.replace("{}", "") or "}" in t.replace("{}", ""):
-            raise ConfigError(f"--prompt {t!r}: a template holds {{}} exactly once, where the label goes")
+    retrieval.check_templates(templates)  # a malformed --prompt fails before any loading
     model, meta = retrieval.load_model(args.model)
     res = retrieval.embed_files(model, meta, args.files)
     scores = {}

@@ -64,7 +64,7 @@ def test_no_zero_shot_prompt_is_a_sentence_the_grammar_writes():
     """Zero-shot labels must be recognized from what their words mean, not from a frame the model was trained on:
     no prompt, filled with an effect or instrument name, matches a frame of the caption grammar."""
     from dl4mir.lessons.audio_language import PROMPTS
-    from dl4mir.train.retrieval import TEMPLATES
+    from dl4mir.train.retrieval import TEMPLATES, description_vectors
 
     frames = [_frame_regex(f) for layout in D.FRAMES.values() for wording in layout for f in wording]
     rng = np.random.default_rng(0)
@@ -76,6 +76,9 @@ def test_no_zero_shot_prompt_is_a_sentence_the_grammar_writes():
     for template in (*PROMPTS, *TEMPLATES):
         for name in ("tape echo", "chorus", "violin"):
             assert not any(f.match(template.format(name)) for f in frames), template.format(name)
+    for bad in (("no slot",), ("{} and {}",), ("{label}",), ()):  # checked before any model is asked
+        with pytest.raises(ConfigError, match="exactly once"):
+            description_vectors(None, "chorus", templates=bad)
 
 
 def test_attribute_truth_and_accuracy_by_hand():

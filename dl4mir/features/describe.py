@@ -14,6 +14,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -165,18 +166,25 @@ def attributes(caption: str, layout: str) -> dict[str, str]:
 
     Phrases are matched as whole words (a hyphen joins words), longest first and each stretch of text once, so
     "bright reverberant" is the plate reverb, not brightness, and "mellow" does not say "low"."""
+    rest, found = caption.lower(), {}
+    for pattern, slot, value in _phrases(layout):
+        if slot in found:
+            continue
+        m = pattern.search(rest)
+        if m:
+            found[slot] = value
+            rest = rest[:m.start()] + "#" * (m.end() - m.start()) + rest[m.end():]
+    return found
+
+
+@lru_cache(maxsize=None)
+def _phrases(layout: str) -> list[tuple[re.Pattern, str, str]]:
+    """Every phrase of the layout's slots (both wordings) as a whole-word pattern with its slot and value, longest
+    first."""
     slots = {k for frames in FRAMES[layout] for f in frames for k in re.findall(r"{(\w+)}", f)}
     phrases = sorted(((phrase, slot, value) for slot in slots for value, wordings in _CONCEPTS[slot].items() if value
                       for wording in wordings for phrase in wording if phrase), key=lambda t: -len(t[0]))
-    rest, found = caption.lower(), {}
-    for phrase, slot, value in phrases:
-        if slot in found:
-            continue
-        m = re.search(rf"(?<![\w'-]){re.escape(phrase)}(?![\w'-])", rest)
-        if m:
-            found[slot] = value
-            rest = rest[:m.start()] + "#" * len(phrase) + rest[m.end():]
-    return found
+    return [(re.compile(rf"(?<![\w'-]){re.escape(phrase)}(?![\w'-])"), slot, value) for phrase, slot, value in phrases]
 
 
 def attribute_truth(labels: dict, layout: str) -> dict[str, str]:
@@ -233,8 +241,7 @@ def caption_dataset(ds, *, per_clip: int = 3, seed: int = 0) -> tuple[list[dict]
 
 
 def _grammar_key() -> str:
-    grammar = (FRAMES, _EFFECT, _PICKUP, _REGISTER, _BRIGHT, _DECAY, _LOUD, _INSTRUMENT, _DYNAMICS, _VOWEL, _SEX)
-    return hashlib.sha1(repr(grammar).encode()).hexdigest()[:12]
+    return hashlib.sha1(repr((FRAMES, _CONCEPTS)).encode()).hexdigest()[:12]
 
 
 def cached_captions(ds, *, per_clip: int = 3, seed: int = 0) -> tuple[list[dict], BatchResult]:

@@ -5,7 +5,8 @@ it compare with a model trained on the labels, and can it describe a note in a s
 guitar-fx's clips are described in sentences (:mod:`dl4mir.features.describe`: effect, pickup, register, and
 measured brightness, decay and level) in a training wording; a CLAP model (log-mel CNN + frozen MiniLM text encoder
 with projections, symmetric InfoNCE) learns from (clip, sentence) pairs alone.  On the held-out string, with a
-held-out wording and generic prompts ("the sound of tape echo"), the lesson measures:
+held-out wording and prompts that name the guitar but no frame of the grammar ("a guitar with tape echo"), the
+lesson measures:
 
 - zero-shot effect (13 classes) and effect type (5: by the type's name alone, and by its effects' names), against
   a linear probe — logistic regression on the same embeddings, trained on the labels — as the supervised reference;

@@ -23,8 +23,9 @@ language model and trains the mapping alone on the clips' *audio* embeddings, as
 ``<pad>`` positions do not count.  Evaluation (``step=None``) scores the captioner itself, audio → prefix → words.
 
 Training reads each clip's embeddings — its audio's and its captions' text — computed once (the towers are frozen);
-the audio tower stays in the model so that it captions audio.  **Use.**  :meth:`Captioner.caption` writes captions for log-mel clips,
-:meth:`Captioner.caption_embeddings` for audio embeddings (the mean of a long file's windows), by greedy decoding.
+the audio tower stays in the model so that it captions audio.  **Use.**  :meth:`Captioner.caption` writes captions
+for log-mel clips, :meth:`Captioner.caption_embeddings` for audio embeddings (the mean of a long file's windows), by
+greedy decoding.
 """
 from __future__ import annotations
 
@@ -141,7 +142,7 @@ class Captioner(nn.Module):
     input_kind = "captions"  # clips' CLAP embeddings paired with their captions' words (CaptionPairs.with_tokens)
     own_objective = True
     default_task = "captions"
-    needs_audio_model = True  # trained on top of a CLAP (train_model(..., init_parts={"clap": model}))
+    needs_audio_model = True  # trained on top of a CLAP (train_model(..., audio_model=(model, meta)))
 
     def __init__(self, cfg: CaptionerConfig):
         super().__init__()
@@ -153,7 +154,7 @@ class Captioner(nn.Module):
         # model learns alone: keep the last epoch and never stop early (as RAVE's two phases do)
         self.val_metric = None
         self.vocab = tuple(cfg.vocab)
-        self.clap = CLAP(CLAPConfig(**{**cfg.clap, "channels": tuple(cfg.clap.get("channels", (16, 32, 64, 64)))}))
+        self.clap = CLAP(CLAPConfig(**cfg.clap))
         self.clap.requires_grad_(False)
         self.lm = CaptionLM(len(self.vocab), cfg)
         self.mapping = (MLPMapping if cfg.mapping == "mlp" else TransformerMapping)(self.clap.embed_dim, cfg)

@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from dl4mir.audio import BatchResult
-from dl4mir.features import text
 from dl4mir.data import get_dataset
 from dl4mir.errors import DatasetError
+from dl4mir.features import text
 from dl4mir.features.describe import FRAMES, attribute_truth, attributes
 from dl4mir.metrics import caption_report
 from dl4mir.models import CAPTIONERS

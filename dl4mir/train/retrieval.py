@@ -139,9 +139,19 @@ def _checked(labels) -> list[str]:
     return labels
 
 
+def check_templates(templates) -> tuple[str, ...]:
+    """``templates`` as a tuple, each holding ``{}`` exactly once; anything else is an error naming it."""
+    templates = tuple(templates)
+    for t in templates or ("",):
+        if t.count("{}") != 1 or "{" in t.replace("{}", "") or "}" in t.replace("{}", ""):
+            raise ConfigError(f"prompt template {t!r}: a template holds {{}} exactly once, where the label goes")
+    return templates
+
+
 def description_vectors(model, label: str, *, templates=TEMPLATES) -> np.ndarray:
     """``(k, D)``: each of a label's ``|``-separated descriptions as the unit mean of its prompts' embeddings
     (``templates`` filled with it: CLIP's prompt ensembling)."""
+    templates = check_templates(templates)
     out = []
     for d in (d.strip() for d in str(label).split("|")):
         if d:
@@ -213,7 +223,8 @@ def caption_retrieval(model, data, rows, embeddings: np.ndarray) -> dict:
 
 
 def class_query_precision(model, embeddings: np.ndarray, truth, *, k: int = 10, templates=TEMPLATES) -> dict:
-    """For each class of ``truth`` the query "the sound of CLASS" (the prompt ensemble of :func:`class_vectors`):
+    """For each class of ``truth`` a query naming it (``templates`` filled with its name, the prompt ensemble of
+    :func:`class_vectors`):
     precision@k of the clips it ranks first, per class and averaged, with chance (the class's share)."""
     truth = np.asarray([str(t) for t in truth])
     classes = sorted(set(truth))
