@@ -423,7 +423,8 @@ def test_egfxset_labels_match_mirdatas_own_loader_on_real_files():
     from dl4mir.data.index import md5_file
 
     ours = get_dataset(f"egfxset:{EGFX_SAMPLE}").clips
-    tracks = {c.labels["mirdata_track_id"]: {"audio": [c.path.relative_to(EGFX_SAMPLE).as_posix(), md5_file(c.path)]}
+    root = EGFX_SAMPLE.resolve()  # dl4mir resolves a dataset's root: ../shared may be reached through a link
+    tracks = {c.labels["mirdata_track_id"]: {"audio": [c.path.relative_to(root).as_posix(), md5_file(c.path)]}
               for c in ours}
     theirs = mirdata_egfxset.Dataset(data_home=str(EGFX_SAMPLE))
     theirs.__dict__["_index"] = {"version": "sample", "tracks": tracks}  # mirdata 1.0 fetches indexes online
