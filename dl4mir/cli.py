@@ -105,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
                                "trained with dl4mir/models/configs/rave-small.toml (its steps, learning rate and "
                                "batch size) unless --config names another, e.g. rave-v2.toml (RAVE v2's sizes, for "
                                "a GPU); `dl4mir export rave RUN --streaming` makes it live\n"
+                               "resynthesis from pitch and loudness (audio with its f0 and loudness curves, task "
+                               "controls, on any dataset, e.g. --data instruments --clips instrument=Violin): ddx7 "
+                               "(a causal TCN driving a 6-operator FM synth), hpn (DDSP's GRU decoder driving a "
+                               "harmonic-plus-noise synth); then `dl4mir synth resynthesize`\n"
                                "audio–language (clips and their captions, task captions, on guitar-fx, instruments, "
                                "vowels or captions:PATH): clap (symmetric InfoNCE), clap-content-aware (MusCALL-style "
                                "soft targets), clap-distill (Wav2CLIP-style regression into the text space); then "
@@ -133,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--test-group", default=None,
                     help="groups held out for testing, KEY=VALUE[,VALUE], e.g. string=2 (default: the dataset's "
                          "convention, e.g. EGFxSet's string 5)")
+    tr.add_argument("--clips", default=None, metavar="KEY=VALUE[,VALUE]",
+                    help="the audio models (rave, ddx7, hpn): train on the clips with these labels only, e.g. "
+                         "instrument=Violin or effect=clean (default: every clip)")
     tr.add_argument("--out", default=None, help="output folder (default: runs/train/<model>-<task>)")
     # Training flags default to None so that a flag the user typed can be told from one left out: the order of
     # precedence is TrainConfig's defaults < --config < --set < these flags.
@@ -610,7 +617,7 @@ def cmd_train(args) -> int:
     result = train_model(args.model, args.task, data=args.data, profile=args.profile, out=args.out,
                          config=args.config, overrides=args.set, train=explicit, audio_model=audio_model,
                          resume="fresh" if args.fresh else "resume" if args.resume else "auto",
-                         test_group=args.test_group)
+                         test_group=args.test_group, clips=args.clips)
     test = result.summary["test"]
     if test:
         print("test " + _metrics_line(test))

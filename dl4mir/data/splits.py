@@ -160,12 +160,13 @@ def check_no_leakage(plan: SplitPlan, clips) -> None:
             raise DatasetError(f"leakage: fold {k} shares groups between train and validation")
 
 
-def parse_test_group(text: str) -> dict:
-    """``"string=2"`` or ``"speaker=spk01f,spk02c"`` → the :func:`make_split` overrides that hold those groups out."""
+def parse_test_group(text: str, *, flag: str = "--test-group") -> dict:
+    """``"string=2"`` or ``"speaker=spk01f,spk02c"`` → the :func:`make_split` overrides that hold those groups out
+    (``flag``: the option named in the error)."""
     key, eq, values = (text or "").partition("=")
     groups = [v.strip() for v in values.split(",") if v.strip()]
     if not eq or not key.strip() or not groups:
-        raise ConfigError(f"--test-group must look like KEY=VALUE[,VALUE…], e.g. string=2; got {text!r}")
+        raise ConfigError(f"{flag} must look like KEY=VALUE[,VALUE…], e.g. string=2; got {text!r}")
     return {"group_key": key.strip(), "test_groups": groups, "official": False}
 
 

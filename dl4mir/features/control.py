@@ -87,8 +87,11 @@ def a_weighting_db(frequencies_hz) -> np.ndarray:
                            - 0.5 * np.log10(f2 + p2) - 0.5 * np.log10(f2 + p3))
 
 
+LOUDNESS_FLOOR_DB = -100.0  # silence
+
+
 def loudness_db(*, y: np.ndarray, sr: float, frame_rate_hz: float = CONTROL_RATE_HZ, n_fft: int = 2048,
-                floor_db: float = -100.0) -> np.ndarray:
+                floor_db: float = LOUDNESS_FLOOR_DB) -> np.ndarray:
     """A-weighted loudness per frame in dB (DDSP's): the mean over frequency of each frame's A-weighted power
     spectrum (Hann window, ``n_fft``, centred frames), ``(frames,)`` at ``frame_rate_hz``, ``floor_db`` for
     silence.  The scale is relative (a full-scale 1 kHz sine reads −28 dB with the defaults: its power sits in a few

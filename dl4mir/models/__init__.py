@@ -32,6 +32,9 @@ REGISTRY = {
     "synth-estimator-flow": ("synth_estimator", "SynthEstimator", "SynthEstimatorConfig", {"estimator": "flow"}),
     # a waveform VAE in the spirit of RAVE (Caillon & Esling 2021): learns from audio itself, streams in blocks
     "rave": ("rave", "RAVE", "RAVEConfig", {}),
+    # differentiable synthesis from pitch and loudness (DDX7; DDSP's harmonic-plus-noise decoder, its baseline)
+    "ddx7": ("ddx7", "DDX7", "DDX7Config", {}),
+    "hpn": ("hpn", "HpN", "HpNConfig", {}),
     # audio–language (CLAP/MusCALL, Wav2CLIP): log-mel clips and their captions in one embedding space
     "clap": ("clap", "CLAP", "CLAPConfig", {}),
     "clap-content-aware": ("clap", "CLAP", "CLAPConfig", {"content_aware": 0.5}),
@@ -50,11 +53,12 @@ TEMPO_PITCH = ("tempo-ssl", "tempo-cnn", "pitch-ssl")  # their own objectives, o
 # their own objective, on patch vectors
 SYNTH_ESTIMATORS = ("synth-estimator", "synth-estimator-mlp", "synth-estimator-vae", "synth-estimator-flow")
 WAVEFORM_GENERATIVE = ("rave",)  # on audio crops of any dataset
+CONTROL_DECODERS = ("ddx7", "hpn")  # on audio crops of any dataset with their f0 and loudness curves
 AUDIO_LANGUAGE = ("clap", "clap-content-aware", "clap-distill")  # on clips paired with captions
 CAPTIONERS = ("clipcap", "clipcap-transformer")  # on clips paired with captions, reading a trained CLAP
 AUDIO_VISUAL = ("sound-of-pixels", "sound-of-pixels-binary", "av-localizer", "polyphonic")  # on videos and mixtures of their sounds
 CLASSIFIERS = tuple(n for n in REGISTRY if n not in GENERATIVE + TEMPO_PITCH + SYNTH_ESTIMATORS + WAVEFORM_GENERATIVE
-                    + AUDIO_LANGUAGE + CAPTIONERS + AUDIO_VISUAL)
+                    + CONTROL_DECODERS + AUDIO_LANGUAGE + CAPTIONERS + AUDIO_VISUAL)
 
 
 def model_classes(name: str):

@@ -31,16 +31,45 @@ def upsample(control: torch.Tensor, n_samples: int) -> torch.Tensor:
     return F.interpolate(flat, size=n_samples, mode="linear", align_corners=True).reshape(*lead, n_samples)
 
 
-def phase_cycles(f0_hz: torch.Tensor, sample_rate: float, *, ratio: torch.Tensor | None = None) -> torch.Tensor:
+def phase_cycles(f0_hz: torch.Tensor, sample_rate: float, *, ratio: torch.Tensor | None = None,
+                 start: torch.Tensor | None = None) -> torch.Tensor:
     """``(B, n)`` instantaneous frequencies → ``(B, n)`` phase in cycles, 0 at the first sample, accumulated in
     float64 and wrapped to [0, 1) (so a 4 s note keeps its pitch exact: float32 would drift), returned in float64;
     its gradient reaches ``f0_hz`` through the sum.  ``ratio`` ``(B, K)``: the phases ``(B, K, n)`` of ``K``
-    partials at those multiples of f0, from one sum (the phase of ``r·f0`` is ``r`` times the phase of f0)."""
+    partials at those multiples of f0, from one sum (the phase of ``r·f0`` is ``r`` times the phase of f0).
+    ``start`` ``(B,)`` or ``(B, K)``: the phase at the first sample instead of 0 (a stream continuing its last
+    block: :func:`next_phase`)."""
     increments = f0_hz.to(torch.float64) / sample_rate
     cycles = torch.cumsum(increments, dim=-1) - increments  # exclusive: sample 0 has phase 0
     if ratio is not None:
         cycles = cycles[:, None, :] * ratio.to(torch.float64)[:, :, None]
+    if start is not None:
+        cycles = cycles + start.to(torch.float64)[..., None]
     return cycles - torch.floor(cycles)
+
+
+def next_phase(f0_hz: torch.Tensor, sample_rate: float, *, ratio: torch.Tensor | None = None,
+               start: torch.Tensor | None = None) -> torch.Tensor:
+    """The phase (cycles, float64, wrapped) at the sample after a block of :func:`phase_cycles`: where the next
+    block starts, ``(B,)`` or ``(B, K)`` with ``ratio``.  Kept per partial, not per f0: a non-integer ratio times
+    a wrapped phase of f0 would jump."""
+    total = f0_hz.detach().to(torch.float64).sum(dim=-1) / sample_rate  # (B,)
+    cycles = total[:, None] * ratio.detach().to(torch.float64) if ratio is not None else total
+    if start is not None:
+        cycles = cycles + start.to(torch.float64)
+    return cycles - torch.floor(cycles)
+
+
+def causal_upsample(control: torch.Tensor, hop: int, previous: torch.Tensor | None = None) -> torch.Tensor:
+    """``(..., frames)`` → ``(..., frames · hop)``: within frame ``i`` the value moves linearly from frame
+    ``i − 1``'s to frame ``i``'s, reaching it at the frame's last sample (``previous`` ``(..., 1)``: the frame
+    before the first, e.g. the last of the previous block; default the first frame itself).  A frame's samples
+    depend on no later frame, so a signal rendered block by block equals the signal rendered whole (DDX7's
+    streaming); the price is one frame of latency."""
+    before = torch.cat([control[..., :1] if previous is None else previous.to(control), control[..., :-1]], dim=-1)
+    ramp = torch.arange(1, hop + 1, dtype=control.dtype, device=control.device) / hop  # (hop,)
+    out = before[..., None] + (control - before)[..., None] * ramp  # (..., frames, hop)
+    return out.reshape(*control.shape[:-1], control.shape[-1] * hop)
 
 
 def poly_blep(t: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:

@@ -53,7 +53,7 @@ def _check(algorithm: str) -> str:
 
 
 def fm(*, f0_hz, ratios: torch.Tensor, levels: torch.Tensor, sample_rate: float, n_samples: int,
-       algorithm: str = "2x3", band_limit: bool = True) -> torch.Tensor:
+       algorithm: str = "2x3", band_limit: bool = True, phase: torch.Tensor | None = None) -> torch.Tensor:
     """Render FM notes ``(B, n_samples)``.
 
     Parameters
@@ -63,7 +63,10 @@ def fm(*, f0_hz, ratios: torch.Tensor, levels: torch.Tensor, sample_rate: float,
     levels : ``(B, K)``, ``(B, K, frames)`` or ``(B, K, n_samples)``: a carrier's amplitude, a modulator's index in
         radians (envelopes already applied: DDX7's decoder predicts these at its control rate).
     band_limit : limit modulation indices and silence operators so that nothing folds back over Nyquist (module
-        docstring); ``False`` renders the plain equations (the analytic tests).
+        docstring); ``False`` renders the plain equations (the analytic tests; DDX7, whose streaming must not
+        depend on how a note is cut into blocks).
+    phase : ``(B, K)`` each operator's phase (cycles) at the first sample, default 0 (a stream's next block:
+        :func:`dl4mir.synth.dsp.next_phase`).
     """
     K = operators(algorithm)
     if ratios.shape[-1] != K or levels.shape[1] != K:
@@ -72,7 +75,7 @@ def fm(*, f0_hz, ratios: torch.Tensor, levels: torch.Tensor, sample_rate: float,
     dtype = levels.dtype
     f0 = as_signal(f0_hz, n_samples, like=levels)  # (B, n)
     level = torch.stack([as_signal(levels[:, k], n_samples, like=levels) for k in range(K)], dim=1)  # (B, K, n)
-    cycles = phase_cycles(f0, sample_rate, ratio=ratios)  # (B, K, n) float64, wrapped
+    cycles = phase_cycles(f0, sample_rate, ratio=ratios, start=phase)  # (B, K, n) float64, wrapped
     freq = f0.amax(dim=1)[:, None] * ratios  # (B, K) each operator's highest frequency in the note
     peak = level.amax(dim=2)  # (B, K) each operator's highest level in the note
     nyquist = sample_rate / 2

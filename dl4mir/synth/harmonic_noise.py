@@ -17,10 +17,11 @@ from dl4mir.synth.dsp import as_signal, framewise_fir, phase_cycles, upsample
 ANCHOR = 16  # harmonics between exact sines in the Chebyshev recursion (bounds its float32 error to ~1e-4)
 
 
-def harmonic(*, f0_hz, amplitude, distribution: torch.Tensor, sample_rate: float, n_samples: int) -> torch.Tensor:
+def harmonic(*, f0_hz, amplitude, distribution: torch.Tensor, sample_rate: float, n_samples: int,
+             phase: torch.Tensor | None = None) -> torch.Tensor:
     """``(B, n_samples)`` harmonics of ``f0_hz`` (``(B,)`` or ``(B, frames | n)``): ``amplitude`` ``(B,)`` or
     ``(B, frames | n)``, ``distribution`` ``(B, H)`` or ``(B, H, frames)`` non-negative weights of harmonics
-    1 … H.
+    1 … H; ``phase`` ``(B,)`` f0's phase (cycles) at the first sample, default 0 (a stream's next block).
 
     ``sin(kθ)`` comes from the Chebyshev recursion ``sin(kθ) = 2 cos θ · sin((k−1)θ) − sin((k−2)θ)``, restarted
     from exact sines every :data:`ANCHOR` harmonics: two multiply-adds per harmonic and sample instead of a sine."""
@@ -29,7 +30,7 @@ def harmonic(*, f0_hz, amplitude, distribution: torch.Tensor, sample_rate: float
     f0 = torch.as_tensor(f0_hz, dtype=dtype, device=distribution.device)
     steady = f0.ndim <= 1 and distribution.ndim == 2  # one pitch and one spectrum per note: per-row weights
     f0_signal = as_signal(f0, n_samples, like=distribution)
-    theta = (2 * torch.pi * phase_cycles(f0_signal, sample_rate)).to(dtype)  # wrapped: exact in float32 too
+    theta = (2 * torch.pi * phase_cycles(f0_signal, sample_rate, start=phase)).to(dtype)  # wrapped: exact in float32 too
     two_cos = 2 * torch.cos(theta)
     pitch = f0.expand(B)[:, None] if steady else f0_signal
 
@@ -60,8 +61,8 @@ def filtered_noise(*, magnitudes: torch.Tensor, n_samples: int, generator: torch
 
 
 def harmonic_noise(*, f0_hz, amplitude, distribution, noise_magnitudes, sample_rate: float, n_samples: int,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+                   generator: torch.Generator | None = None, phase: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`harmonic` + :func:`filtered_noise`: the HpN synthesizer DDSP's decoder drives."""
     return (harmonic(f0_hz=f0_hz, amplitude=amplitude, distribution=distribution, sample_rate=sample_rate,
-                     n_samples=n_samples)
+                     n_samples=n_samples, phase=phase)
             + filtered_noise(magnitudes=noise_magnitudes, n_samples=n_samples, generator=generator))

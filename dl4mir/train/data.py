@@ -11,9 +11,9 @@ import torch
 from dl4mir.audio import BatchResult, info
 from dl4mir.augment import augment_batch
 from dl4mir.data import get_dataset
-from dl4mir.data.splits import default_split
+from dl4mir.data.splits import default_split, parse_test_group
 from dl4mir.errors import ConfigError, DatasetError
-from dl4mir.features import text
+from dl4mir.features import control, text
 from dl4mir.features.bands import band_statistics, standardize_bands, unstandardize_bands
 from dl4mir.features.cache import FeatureSpec, load_table
 from dl4mir.features.describe import cached_captions
@@ -48,6 +48,8 @@ TASKS = {t.name: t for t in (
     # a note → its patch's point in the unit cube, one synth at a time (their parameter vectors differ)
     # the audio itself, from any dataset (RAVE): no label, no particular layout
     Task("audio", "*", "", kind="generative"),
+    # the audio with its pitch and loudness curves (DDX7, DDSP's decoder): any dataset, no label
+    Task("controls", "*", "", kind="generative"),
     # clips paired with sentences about them (the audio–language models): any dataset with a caption grammar, or a
     # folder with captions.csv
     Task("captions", "*", "captions", kind="generative"),
@@ -414,19 +416,24 @@ class AudioCrops:
         y = self.audio[f][start:start + self.crop_samples]
         return np.pad(y, (0, self.crop_samples - len(y)))
 
-    def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, 1, crop_samples)`` crops; a training row without ``seed`` gets a crop fixed by its number."""
-        rows = np.asarray(rows)
-        train = self.file_split["train"]
-        out = []
-        for i, row in enumerate(rows):
+    step = 1  # a training crop starts at a multiple of this many samples
+
+    def positions(self, rows, seed=None) -> list[tuple[int, int]]:
+        """``(file, start)`` of each row's crop; a training row without ``seed`` gets a crop fixed by its number."""
+        train, out = self.file_split["train"], []
+        for i, row in enumerate(np.asarray(rows)):
             if row < self.n_train:
                 rng = np.random.default_rng([*(seed or ()), int(row), i, 0 if seed is None else 1])
                 f = int(train[rng.choice(len(train), p=self._file_weights)])
-                start = int(rng.integers(0, max(1, len(self.audio[f]) - self.crop_samples + 1)))
+                start = int(rng.integers(0, max(1, len(self.audio[f]) - self.crop_samples + 1))) // self.step * self.step
             else:
                 f, start = self._fixed[row - self.n_train]
-            out.append(self._crop(int(f), int(start)))
+            out.append((int(f), int(start)))
+        return out
+
+    def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 1, crop_samples)`` crops (:meth:`positions`)."""
+        out = [self._crop(f, start) for f, start in self.positions(rows, seed)]
         return torch.from_numpy(np.stack(out)[:, None]), self.targets(rows)
 
     def signature(self) -> list:
@@ -448,9 +455,24 @@ class AudioCrops:
         return text + "".join(f"\n  not used, unreadable: {path}: {cause}" for path, cause in self.failures)
 
 
+def select_clips(clips: list, where: str | None, root) -> list:
+    """The clips whose label ``KEY`` is one of the values of ``where`` (``"KEY=VALUE[,VALUE]"``, e.g.
+    ``instrument=Violin``); an error naming the values present when none matches."""
+    if not where:
+        return clips
+    rule = parse_test_group(where, flag="--clips")
+    key, values = rule["group_key"], set(rule["test_groups"])
+    chosen = [c for c in clips if str(c.labels.get(key)) in values]
+    if not chosen:
+        present = sorted({str(c.labels.get(key)) for c in clips})
+        raise DatasetError(f"{root}: no clip has {key} in {sorted(values)}; present: {', '.join(present[:30])}")
+    return chosen
+
+
 def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profile: str = "default",
                   test_group: str | None = None, max_files: int | None = None, min_train_samples: int = 0,
-                  show_progress: bool | None = None) -> AudioCrops:
+                  clips: str | None = None, need_test: bool = False, show_progress: bool | None = None
+                  ) -> AudioCrops:
     """The audio of a dataset (default guitar-fx; ``folder:PATH`` for any folder of wav/flac/ogg/mp3, searched
     recursively) resampled to ``sr``, split as the dataset's layout does (EGFxSet: test on string 5, validate on
     another string; a folder: every tenth file validates, nothing is held out for testing).
@@ -459,18 +481,28 @@ def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profil
     training files hold less than ``min_train_samples`` (one batch of crops), it is an error naming the folder.
     ``max_files``: use at most this many training files, spread evenly over the sorted clips (a lesson's budget);
     validation and test read at most :data:`MAX_EVAL_CROPS` files each, as many as their crops need.
+    ``clips``: only the clips with these labels (:func:`select_clips`).  ``need_test``: a layout without a test
+    set (TinySOL's folds) holds out its first group for testing; a folder, every tenth file from the tenth.
     """
     ds = get_dataset(data or "guitar-fx", profile=profile, show_progress=show_progress)
     if not ds.clips:
         raise DatasetError(f"{ds.root}: no audio files (wav, flac, ogg, mp3) in the folder or below it")
-    clips = sorted(ds.clips, key=lambda c: c.clip_id)
+    chosen = sorted(select_clips(ds.clips, clips, ds.root), key=lambda c: c.clip_id)
     if ds.reader.name == "folder":
-        ids = [c.clip_id for c in clips]
+        ids = [c.clip_id for c in chosen]
         val = ids[5::10] or ids[-1:]  # a folder of one file validates on that file
-        split = {"train": [i for i in ids if i not in val] or ids, "val": val, "test": []}
+        test = ids[9::10] if need_test else []
+        split = {"train": [i for i in ids if i not in val and i not in test] or ids, "val": val, "test": test}
     else:
         plan = default_split(ds, test_group=test_group)
-        split = {"train": plan.folds[0]["train"], "val": plan.folds[0]["val"], "test": plan.test}
+        if need_test and not plan.test:
+            key = ds.reader.split_convention(ds)["group_key"]
+            groups = sorted({str(c.groups.get(key)) for c in ds.clips})
+            plan = default_split(ds, test_group=f"{key}={groups[0]}", n_folds=min(5, len(groups) - 1))
+        keep = {c.clip_id for c in chosen}
+        split = {name: [i for i in ids if i in keep] for name, ids in
+                 (("train", plan.folds[0]["train"]), ("val", plan.folds[0]["val"]), ("test", plan.test))}
+    clips = chosen
     by_id = {c.clip_id: c for c in clips}
     audio, position, file_split, result = [], {}, {}, BatchResult()  # position: path -> index into audio
     for name, ids in split.items():
@@ -496,3 +528,85 @@ def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profil
         raise DatasetError(f"{ds.root}: no readable file left for validation:\n{result.summary()}")
     return crops
 
+
+
+@dataclass
+class ControlCrops(AudioCrops):
+    """Audio crops with their control curves (DDX7, DDSP's decoder): each file's f0 (Hz) and A-weighted loudness
+    (dB) at ``control_rate_hz`` (:mod:`dl4mir.features.control`), computed once when the data is prepared.  A crop
+    starts on a control frame, so ``batch`` gives ``(B, 1, crop_samples)`` audio and ``(B, 2, crop_samples / hop)``
+    controls that line up."""
+
+    controls: list[np.ndarray] = field(default_factory=list)  # per file (2, frames): f0_hz, loudness_db
+    hop: int = 64
+    f0_method: str = "swift-f0"
+
+    def __post_init__(self):
+        if self.crop_samples % self.hop:
+            raise ConfigError(f"crop of {self.crop_samples} samples is not a whole number of control frames "
+                              f"({self.hop} samples)")
+        self.step = self.hop
+        super().__post_init__()
+
+    def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        audio, controls, n = [], [], self.crop_samples // self.hop
+        for f, start in self.positions(rows, seed):
+            audio.append(self._crop(f, start))
+            c = self.controls[f][:, start // self.hop:start // self.hop + n]
+            # past a file's end: its last pitch, and silence (the loudness floor), as the zero-padded audio
+            pad = np.repeat(c[:, -1:], n - c.shape[1], axis=1)
+            pad[1] = control.LOUDNESS_FLOOR_DB
+            controls.append(np.concatenate([c, pad], axis=1))
+        return torch.from_numpy(np.stack(audio)[:, None]), torch.from_numpy(np.stack(controls).astype(np.float32))
+
+    def signature(self) -> list:
+        return [*super().signature(), self.hop, self.f0_method]
+
+    def input_shape(self) -> dict:
+        return {**super().input_shape(), "control_rate_hz": self.sr / self.hop}
+
+    def export_meta(self, model) -> dict:
+        return {**super().export_meta(model), "control_rate_hz": self.sr / self.hop, "f0_method": self.f0_method}
+
+    def describe(self) -> str:
+        return super().describe().replace("audio:", f"audio with f0 ({self.f0_method}) and loudness at "
+                                                   f"{self.sr / self.hop:g} frames/s:", 1)
+
+
+def note_controls(y: np.ndarray, *, sr: int, hop: int, f0_method: str) -> np.ndarray | None:
+    """``(2, len(y) / hop)`` f0 (Hz) and loudness (dB) of a note or performance (length a multiple of ``hop``),
+    ``None`` when the tracker finds no pitched frame in it."""
+    f0, voiced = control.f0_track(y=y, sr=sr, frame_rate_hz=sr / hop, method=f0_method)
+    if not voiced.any():
+        return None
+    return np.stack([f0, control.loudness_db(y=y, sr=sr, frame_rate_hz=sr / hop)]).astype(np.float32)
+
+
+def prepare_controls(data: str | None = None, *, sr: int, crop_samples: int, control_rate_hz: float,
+                     f0_method: str = "swift-f0", clips: str | None = None, profile: str = "default",
+                     test_group: str | None = None, max_files: int | None = None, min_train_samples: int = 0,
+                     show_progress: bool | None = None) -> ControlCrops:
+    """:func:`prepare_audio` (with a test set) plus each file's control curves; a file in which the f0 tracker
+    finds no pitch is left out and listed with the unreadable ones."""
+    hop = int(round(sr / control_rate_hz))
+    crops = prepare_audio(data, sr=sr, crop_samples=crop_samples, profile=profile, test_group=test_group,
+                          max_files=max_files, min_train_samples=min_train_samples, clips=clips, need_test=True,
+                          show_progress=show_progress)
+    audio, curves, files, index, failures = [], [], [], {}, list(crops.failures)
+    for i, (path, y) in enumerate(zip(crops.files, crops.audio)):
+        y = np.pad(y, (0, -len(y) % hop))  # whole control frames
+        c = note_controls(y, sr=sr, hop=hop, f0_method=f0_method)
+        if c is None:
+            failures.append((path, f"no pitched frame found by {f0_method}"))
+            continue
+        index[i] = len(audio)
+        audio.append(y)
+        curves.append(c)
+        files.append(path)
+    file_split = {k: np.array([index[int(f)] for f in v if int(f) in index], dtype=np.int64)
+                  for k, v in crops.file_split.items()}
+    if not len(file_split["train"]) or not len(file_split["val"]):
+        raise DatasetError(f"{data or 'guitar-fx'}: no pitched file left for training or validation:\n"
+                           + "\n".join(f"  {p}: {why}" for p, why in failures))
+    return ControlCrops(TASKS["controls"], audio, files, file_split, sr, crop_samples, failures,
+                        controls=curves, hop=hop, f0_method=f0_method)

@@ -31,7 +31,7 @@ from dl4mir.config import parse_overrides, read_toml
 from dl4mir.errors import ConfigError, TrainingError
 from dl4mir.models import AUDIO_LANGUAGE, build_model, input_kind, model_classes
 from dl4mir.train.checkpoint import load_exported
-from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio, prepare_captions
+from dl4mir.train.data import AudioCrops, TaskData, prepare, prepare_audio, prepare_captions, prepare_controls
 from dl4mir.train.loop import TrainConfig, fit
 from dl4mir.train.retrieval import embed_features
 from dl4mir.train.scenes import VideoMixtures, prepare_scenes
@@ -208,7 +208,8 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
                 profile: str = "default", out: str | os.PathLike | None = None, config=None, overrides=None,
                 model_config: dict | None = None, train: dict | None = None, resume: str = "auto",
                 init_from: torch.nn.Module | None = None, audio_model: tuple | None = None,
-                test_group: str | None = None, show_progress: bool | None = None, on_step=None) -> TrainedModel:
+                test_group: str | None = None, clips: str | None = None, show_progress: bool | None = None,
+                on_step=None) -> TrainedModel:
     """Build ``model`` for ``task``, train it with the one loop into ``out`` and export it.
 
     Parameters
@@ -227,6 +228,7 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
     audio_model : ``(model, meta)`` of a trained CLAP (:func:`dl4mir.train.checkpoint.load_exported`), the frozen
         audio tower a captioner (``clipcap``, ``clipcap-transformer``) reads; required for those, refused for others.
     test_group : ``"KEY=VALUE[,VALUE]"``, the groups held out for testing instead of the layout's convention.
+    clips : ``"KEY=VALUE[,VALUE]"``, train on these clips only (the audio models: ``instrument=Violin``).
     on_step : called with the step number after every optimizer step (see :func:`dl4mir.train.loop.fit`).
     """
     cls, cfg_cls = model_classes(model)
@@ -242,6 +244,9 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
     model_cfg, train_cfg = resolve_settings(model, config=config, overrides=overrides,
                                             explicit={**(model_config or {}), **(train or {})})
     cfg = TrainConfig(**train_cfg)
+    if clips and (prepared or input_kind(model) not in ("audio", "controls")):
+        raise ConfigError("--clips chooses the clips of the audio models (rave, ddx7, hpn) prepared here; the "
+                          "other tasks' clips come from their task")
     if prepared:
         task_data = task
     elif input_kind(model) == "audio":  # the model's sample rate and crop decide how the audio is read
@@ -250,7 +255,19 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
         defaults = {f.name: f.default for f in dataclasses.fields(cfg_cls)}
         sr, crop = (model_cfg.get(k, defaults[k]) for k in ("sample_rate", "crop_samples"))
         task_data = prepare_audio(data, sr=sr, crop_samples=crop, profile=profile, test_group=test_group,
-                                  min_train_samples=cfg.batch_size * crop, show_progress=show_progress)
+                                  min_train_samples=cfg.batch_size * crop, clips=clips, show_progress=show_progress)
+        print(task_data.describe())
+    elif input_kind(model) == "controls":  # the model's rates and crop decide how audio and curves are read
+        if task_name != "controls":
+            raise ConfigError(f"{model} learns from audio with its pitch and loudness (task 'controls'), not from "
+                              f"the task {task_name!r}")
+        defaults = {f.name: f.default for f in dataclasses.fields(cfg_cls)}
+        get = lambda k: model_cfg.get(k, defaults[k])  # noqa: E731
+        task_data = prepare_controls(data, sr=get("sample_rate"), crop_samples=get("crop_samples"),
+                                     control_rate_hz=get("control_rate_hz"), f0_method=get("f0_method"),
+                                     clips=clips, profile=profile, test_group=test_group,
+                                     min_train_samples=cfg.batch_size * get("crop_samples"),
+                                     show_progress=show_progress)
         print(task_data.describe())
     elif input_kind(model) in ("scenes", "mixtures"):  # videos: the model's rate, length and frames decide
         if task_name != input_kind(model):
@@ -289,7 +306,7 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
     if audio_model is not None:
         net.clap.load_state_dict(audio_model[0].state_dict())
     settings = {"model": model, "task": task_name, "data": data if not prepared else None,
-                "profile": profile if not prepared else None, "test_group": test_group,
+                "profile": profile if not prepared else None, "test_group": test_group, "clips": clips,
                 "features": str(task_data.feature_spec),
                 "model_config": asdict(net.cfg), "train": asdict(cfg),
                 "init_from": None if init_from is None else type(init_from).__name__,
