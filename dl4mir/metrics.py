@@ -11,6 +11,7 @@ Reconstruction (arrays ``(..., freq, frames)`` of natural-log magnitudes, or wav
 * :func:`spectral_convergence` — relative Frobenius error of the magnitudes;
 * :func:`multi_resolution_stft_distance` — auraloss's multi-resolution STFT loss on waveforms (spectral
   convergence + log-magnitude L1 at three FFT sizes), what neural vocoders report;
+* :func:`loudness_error_db` — how far a resynthesis's loudness curve is from the original's (DDSP, DDX7);
 * :func:`synth_lsd` — sound matching's log-spectral distance between waveforms, in dB and in Faronbi et al.'s
   squared-log10-power definition.
 
@@ -305,6 +306,16 @@ def pitch_accuracy(reference_hz, estimated_hz, *, cents: float = 50.0) -> dict:
     return {"rpa": float(np.mean(np.abs(error) <= cents)), "rca": float(np.mean(chroma <= cents)),
             "mean_abs_cents": float(np.mean(np.abs(error[voiced]))) if voiced.any() else float("nan"),
             "n": int(ref.size)}
+
+
+def loudness_error_db(reference_db, estimate_db, *, range_db: float = 40.0) -> float:
+    """Mean absolute difference of two loudness curves (dB, frame by frame) over the frames where the reference is
+    within ``range_db`` of its loudest (the note, not the silence around it, whose level is arbitrary)."""
+    ref, est = np.asarray(reference_db, dtype=float), np.asarray(estimate_db, dtype=float)
+    if ref.shape != est.shape or ref.size == 0:
+        raise ParameterError(f"loudness curves need the same non-empty shape, got {ref.shape} and {est.shape}")
+    audible = ref >= ref.max() - range_db
+    return float(np.mean(np.abs(est[audible] - ref[audible])))
 
 
 # -- retrieval (audio–language models): similarity (queries, items), relevant (queries, items) booleans ----------

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from dl4mir.models.control_decoder import ControlDecoder, exp_sigmoid
-from dl4mir.synth.dsp import next_phase, upsample
+from dl4mir.synth.dsp import causal_upsample, next_phase
 from dl4mir.synth.harmonic_noise import harmonic_noise
 
 
@@ -68,11 +68,16 @@ class HpN(ControlDecoder):
 
     def synthesize(self, controls: torch.Tensor) -> torch.Tensor:
         n = controls.shape[-1] * self.hop
+        past = dict(self.state) if self.streaming else {}
         amplitude, distribution, noise = self.parameters_at_frames(controls)
-        f0 = upsample(controls[:, 0], n)  # (B, n)
-        phase = self.state.get("phase") if self.streaming else None
-        audio = harmonic_noise(f0_hz=f0, amplitude=amplitude, distribution=distribution, noise_magnitudes=noise,
-                               sample_rate=self.cfg.sample_rate, n_samples=n, phase=phase)
+        # pitch and amplitude as DDX7's (causal: a block's samples need no later frame, so the phase does not
+        # depend on where blocks are cut); the spectrum's shape is interpolated within each call
+        f0 = causal_upsample(controls[:, 0], self.hop, past.get("f0"))  # (B, n)
+        amplitude_signal = causal_upsample(amplitude, self.hop, past.get("amplitude"))
+        audio = harmonic_noise(f0_hz=f0, amplitude=amplitude_signal, distribution=distribution,
+                               noise_magnitudes=noise, sample_rate=self.cfg.sample_rate, n_samples=n,
+                               phase=past.get("phase"))
         if self.streaming:
-            self.state["phase"] = next_phase(f0, self.cfg.sample_rate, start=phase)
+            self.state.update(phase=next_phase(f0, self.cfg.sample_rate, start=past.get("phase")),
+                              f0=controls[:, :1, -1].detach(), amplitude=amplitude[:, -1:].detach())
         return audio
