@@ -313,6 +313,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-rate", type=int, default=16000, help="the synth's rate in Hz (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the starting patches and noise (default: %(default)s)")
     p.set_defaults(func=cmd_synth_match)
+    p = ssub.add_parser("resynthesize", help="play recordings' own pitch and loudness through a trained DDX7 or "
+                                             "HpN decoder (`dl4mir train ddx7|hpn`)",
+                        description="Each file is read at the model's rate (mixed to mono), its f0 and loudness "
+                                    "tracked as in training, and rendered by the decoder; scores printed per file "
+                                    "(MR-STFT distance, loudness error in dB, f0 error in cents re-tracked). Files "
+                                    "that cannot be read or hold no pitch are listed at the end (exit 1).")
+    p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3)")
+    p.add_argument("--model", required=True, help="the export folder of a ddx7 or hpn run, RUN/export (required)")
+    p.add_argument("--out", required=True, help="folder for one WAV per file, named after it (required)")
+    p.add_argument("--block-ms", type=float, default=None,
+                   help="render block by block as a live instrument would, e.g. 32 (default: none, whole files)")
+    p.set_defaults(func=cmd_synth_resynthesize)
     p = ssub.add_parser("params", help="a synth's parameters: units and ranges")
     p.add_argument("--synth", default="fm", help=synth_help)
     p.set_defaults(func=cmd_synth_params)
@@ -727,6 +739,21 @@ def cmd_evaluate(args) -> int:
                           "evaluate` re-scores runs of `dl4mir train`")
     model, meta = folder.load_model()
     split = "test"
+    if model.input_kind == "controls":  # DDX7 / HpN: their held-out files resynthesized whole
+        from dl4mir.train.data import prepare_controls
+        from dl4mir.train.resynthesis import evaluate_decoder
+
+        cfg = model.cfg
+        data = prepare_controls(settings["data"], sr=cfg.sample_rate, crop_samples=cfg.crop_samples,
+                                control_rate_hz=cfg.control_rate_hz, f0_method=cfg.f0_method,
+                                clips=settings.get("clips"), profile=settings["profile"],
+                                test_group=settings.get("test_group"))
+        rep = evaluate_decoder(model, data)
+        print(f"{rep['n']} held-out files resynthesized: MR-STFT {rep['mrstft']:.3f}, loudness error "
+              f"{rep['loudness_error_db']:.2f} dB, f0 error {rep['f0_error_cents']:.1f} cents "
+              f"({rep['parameters'] / 1e6:.2f} M parameters)")
+        print(f"written: {folder.write_test_metrics(rep)}")
+        return 0
     if model.input_kind == "audio":  # RAVE: crops of the audio it was trained on
         data = prepare_audio(settings["data"], sr=model.cfg.sample_rate, crop_samples=model.cfg.crop_samples,
                              profile=settings["profile"], test_group=settings.get("test_group"))
@@ -970,6 +997,42 @@ def cmd_synth_render(args) -> int:
     path = save(args.out, y, sr=args.sample_rate)
     print(f"{path}: {args.synth}, {args.duration_s:g} s at {args.f0_hz:g} Hz, peak {min(peak, 1.0):.2f}"
           + (f" (scaled down from {peak:.2f})" if peak > 1.0 else ""))
+    return 0
+
+
+def cmd_synth_resynthesize(args) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from dl4mir.audio import BatchResult, save
+    from dl4mir.errors import ParameterError
+    from dl4mir.models import CONTROL_DECODERS
+    from dl4mir.train.checkpoint import load_exported
+    from dl4mir.train.resynthesis import resynthesis_scores, resynthesize
+
+    model, _ = load_exported(args.model, families=CONTROL_DECODERS, need="resynthesis needs a pitch-and-loudness decoder")
+    if args.block_ms is not None and not args.block_ms > 0:
+        raise ParameterError(f"--block-ms must be positive, got {args.block_ms}")
+    sr, out, result = model.cfg.sample_rate, Path(args.out), BatchResult()
+    block = None if args.block_ms is None else max(1, round(args.block_ms / 1000 * sr / model.hop))
+    out.mkdir(parents=True, exist_ok=True)
+    for path, y, _ in result.each_loaded(args.files, sr=sr, mono=True):
+        try:
+            audio, curves = resynthesize(model, y, sr=sr, block_frames=block)
+        except ParameterError as exc:
+            result.failures.append((path, str(exc)))
+            continue
+        target = out / f"{Path(path).stem}.wav"
+        save(target, audio / max(1.0, float(abs(audio).max())), sr=sr)
+        y = np.pad(y, (0, len(audio) - len(y)))
+        r = resynthesis_scores(model, y, curves, audio)
+        print(f"{path} -> {target}: MR-STFT {r['mrstft']:.3f}, loudness error {r['loudness_error_db']:.1f} dB, "
+              f"f0 error {r['f0_error_cents']:.1f} cents")
+        result.ok[path] = target
+    if result.failures:
+        print(result.summary())
+        return 1
     return 0
 
 
