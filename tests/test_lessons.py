@@ -83,6 +83,23 @@ def test_answers_follow_the_numbers():
     assert "meets the 80% bar" in text and "beats simply copying" in text and "names the effect of 95%" in text
     text = audio_language.caption_answer({"retrieval": cap(0.9), "clipcap": cap(0.7)})
     assert "misses the 80% bar" in text and "does not beat" in text
+    from dl4mir.lessons import synth_programming
+
+    dec = lambda mrstft, steps=500: {"mrstft": mrstft, "parameters": 4.3e6 if mrstft == 1.0 else 0.33e6,  # noqa: E731
+                                     "steps": steps, "loudness_error_db": 1.0, "f0_error_cents": 5.0, "rtf_32ms": 0.1}
+    text = synth_programming.answer_decoders({"n_train_notes": 70, "ddx7": dec(1.1), "hpn": dec(1.0)})
+    assert "within 10%" in text and "claim holds" in text and "Only" not in text
+    text = synth_programming.answer_decoders({"n_train_notes": 70, "ddx7": dec(1.5, 50), "hpn": dec(1.0, 50)})
+    assert "50% worse — NOT within" in text and "Only 50 steps" in text
+
+
+def test_synth_programming_lesson_compares_the_decoders(quick_run):
+    d = _record(quick_run, "synth-programming")
+    dec = d["metrics"]["decoders"]
+    assert dec["hpn"]["parameters"] >= 8 * dec["ddx7"]["parameters"]
+    assert dec["ddx7"]["n"] > 0 and dec["ddx7"]["steps"] == dec["hpn"]["steps"]
+    assert {"violin_ddx7.wav", "violin_hpn.wav"} <= {a["file"] for a in d["audio"]}
+    assert "DDX7 resynthesizes held-out notes" in d["metrics"]["answer"]
 
 
 def test_report_shows_every_figure_and_sound(quick_run):

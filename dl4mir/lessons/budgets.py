@@ -25,10 +25,15 @@ TEMPO_SSL = {"quick": {"ssl": 8, "pitch": 4, "fine_tune_steps": 40},
              "full": {"ssl": 100, "pitch": 40, "fine_tune_steps": 400}}
 # synth-programming: estimator epochs, held-out notes refined and the steps of each refinement, the violin match's
 # steps and random starts
+# (decoder_epochs: passes of DDX7 and of HpN over the violin notes' half-second crops, batches of 8, the same for
+# both; decoder_notes: held-out notes resynthesized and scored)
 SYNTH_PROGRAMMING = {
-    "quick": {"epochs": 2, "refine_notes": 1, "refine_steps": 5, "match_steps": 5, "restarts": 2},
-    "default": {"epochs": 15, "refine_notes": 2, "refine_steps": 100, "match_steps": 80, "restarts": 3},
-    "full": {"epochs": 100, "refine_notes": 8, "refine_steps": 300, "match_steps": 300, "restarts": 8}}
+    "quick": {"epochs": 2, "refine_notes": 1, "refine_steps": 5, "match_steps": 5, "restarts": 2,
+              "decoder_epochs": 1, "decoder_notes": 3},
+    "default": {"epochs": 15, "refine_notes": 2, "refine_steps": 100, "match_steps": 80, "restarts": 3,
+                "decoder_epochs": 2, "decoder_notes": None},
+    "full": {"epochs": 100, "refine_notes": 8, "refine_steps": 300, "match_steps": 300, "restarts": 8,
+             "decoder_epochs": 60, "decoder_notes": None}}
 
 # rave: optimizer steps of each phase (phase 1's β warm-up within it), the guitar files read per split, and the
 # held-out notes both RAVE and the CVAE reconstruct
