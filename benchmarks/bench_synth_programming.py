@@ -5,6 +5,7 @@
     python benchmarks/bench_synth_programming.py --backward       # forward + backward (what training pays)
     python benchmarks/bench_synth_programming.py --match          # sound matching: LSD before / after, time
     python benchmarks/bench_synth_programming.py --estimate       # parameter estimators on synth-presets, + refine
+    python benchmarks/bench_synth_programming.py --decoders       # DDX7 vs HpN: speed, then trained on 4 sources
 
 Each synth renders random patches (``dl4mir.synth.patches.random_patch``) through ``render_batch``, envelopes and
 all; the best of ``--repeats`` after one warm-up.  torchsynth's Voice (a modular torch synth, states 16,200×
@@ -22,6 +23,13 @@ regression) and ``synth-estimator-flow`` (a conditional normalizing flow), train
 predicted one (the same noise), against predicting every note the training patches' mean; then estimate + refine
 (:func:`dl4mir.synth.matching.match` from the CNN's prediction) on the first held-out notes: LSD before / after and
 the share it lowered.
+
+``--decoders``: DDX7 and HpN at the papers' sizes.  Speed first (untrained weights: the cost does not depend on
+them): realtime factor (compute time / audio time) of decoder + synth for a 4 s note rendered whole, and streamed
+in 32 ms and 256 ms blocks (the DDX7 paper's two cases), batch 1, on the CPU threads torch has; then the
+``synth-programming`` lesson's ``decoders`` with ``--epochs`` passes (the same steps for both) on violin, flute
+and trumpet notes of ``instruments`` (the paper's URMP subset) and on guitar-fx's clean notes: held-out MR-STFT
+distance, loudness error (dB), f0 error (cents, re-tracked with swift-f0), parameters, training seconds.
 """
 from __future__ import annotations
 
@@ -67,7 +75,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="best of N (default: %(default)s)")
     ap.add_argument("--match", action="store_true", help="measure sound matching instead of speed (default: speed)")
     ap.add_argument("--estimate", action="store_true", help="measure the parameter estimators (default: speed)")
-    ap.add_argument("--epochs", type=int, default=40, help="--estimate: training epochs (default: %(default)s)")
+    ap.add_argument("--decoders", action="store_true", help="measure DDX7 against HpN (default: speed of the synths)")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="--estimate / --decoders: training epochs (default: 40 / 4)")
     ap.add_argument("--refine", type=int, default=8, help="--estimate: held-out notes refined (default: %(default)s)")
     ap.add_argument("--steps", type=int, default=200, help="--match: optimizer steps (default: %(default)s)")
     ap.add_argument("--restarts", type=int, default=6, help="--match: starting patches (default: %(default)s)")
@@ -76,6 +86,8 @@ def main() -> None:
         return matching(args)
     if args.estimate:
         return estimation(args)
+    if args.decoders:
+        return decoders(args)
     n = int(args.seconds * args.sample_rate)
     audio_s = args.batch * args.seconds
     print(f"batch {args.batch} × {args.seconds:g} s at {args.sample_rate} Hz on {args.device}, "
@@ -142,7 +154,7 @@ def estimation(args) -> None:
 
     from dl4mir.lessons import LessonContext, synth_programming
 
-    budget = {"epochs": args.epochs, "refine_notes": args.refine, "refine_steps": args.steps}
+    budget = {"epochs": args.epochs or 40, "refine_notes": args.refine, "refine_steps": args.steps}
     with tempfile.TemporaryDirectory() as tmp:  # the lesson's functions, so the figures are the lesson's
         ctx = LessonContext(out_dir=Path(tmp), profile="default", show_progress=False)
         for synth in patches.SPACES:
@@ -159,6 +171,38 @@ def estimation(args) -> None:
             before, after = np.array(refined["before_db"]), np.array(refined["after_db"])
             print(f"  estimate + refine ({args.steps} steps) on {len(before)} held-out notes: LSD "
                   f"{before.mean():.1f} → {after.mean():.1f} dB, lowered on {np.mean(after < before):.0%}")
+
+
+def decoders(args) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from dl4mir.lessons import LessonContext, synth_programming
+    from dl4mir.models import build_model
+    from dl4mir.train.resynthesis import realtime_factor
+
+    print(f"realtime factor (compute / audio time), 4 s note, batch 1, {torch.get_num_threads()} threads, CPU")
+    for name in ("ddx7", "hpn"):
+        model = build_model(name)
+        n = sum(p.numel() for p in model.parameters())
+        whole, b32, b256 = (realtime_factor(model, seconds=4.0, block_ms=b, repeats=args.repeats)
+                            for b in (None, 32, 256))
+        print(f"  {name:5s} {n / 1e6:5.2f} M parameters: whole {whole:.4f} ({1 / whole:.0f}× realtime), "
+              f"32 ms blocks {b32:.3f}, 256 ms blocks {b256:.3f}")
+    budget = {"decoder_epochs": args.epochs or 4, "decoder_notes": None}
+    sources = (("instruments", "instrument=Violin"), ("instruments", "instrument=Flute"),
+               ("instruments", "instrument=Trumpet in C"), ("guitar-fx", "effect=clean"))
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = LessonContext(out_dir=Path(tmp), profile="default", show_progress=False)
+        for data, clips in sources:
+            d = synth_programming.decoders(ctx, budget, data=data, clips=clips)
+            print(f"{data} {clips}: {d['n_train_notes']} training notes, {d['ddx7']['steps']} steps each")
+            for name in ("ddx7", "hpn"):
+                r = d[name]
+                print(f"  {name:5s} MR-STFT {r['mrstft']:.3f}, loudness error {r['loudness_error_db']:.2f} dB, f0 "
+                      f"error {r['f0_error_cents']:.1f} cents (RPA {r['f0_rpa']:.3f}), {r['n']} held-out notes, "
+                      f"{r['train_s']:.0f} s training")
+            print(f"  DDX7 / HpN MR-STFT: {d['ddx7']['mrstft'] / d['hpn']['mrstft']:.2f}")
 
 
 if __name__ == "__main__":

@@ -34,9 +34,24 @@ for name in ("mean", "mlp", "cnn"):
     print(f"{name:5s} LSD {found[name]['lsd_db']:.1f} dB, parameter MAE {found[name]['param_mae']:.3f}")
 
 # %% [markdown]
+# The other way to program a synth (DDX7, DDSP): no patch to find; a network listens to a note's pitch and loudness,
+# frame by frame, and plays the synth's controls so the result sounds like the recording. DDX7 drives the output
+# levels of six FM operators with a small causal TCN; DDSP's decoder drives 100 harmonics and filtered noise with a
+# GRU ten times its size. Both stream: the TCN keeps its context, the GRU its state, the oscillators their phase.
+
+# %%
+from dl4mir.models import build_model
+from dl4mir.train.resynthesis import realtime_factor
+
+for name in ("ddx7", "hpn"):
+    model = build_model(name)
+    print(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, streamed in 32 ms blocks at "
+          f"{realtime_factor(model, seconds=1.0, block_ms=32, repeats=1):.3f} × realtime (compute / audio time)")
+
+# %% [markdown]
 # The whole lesson as `dl4mir run` runs it: both estimators for every synth, estimate + refine (gradient descent
-# through the synth on the multi-resolution STFT distance, starting from the CNN's patch), and a violin note that
-# no synth made, matched by each.
+# through the synth on the multi-resolution STFT distance, starting from the CNN's patch), a violin note that
+# no synth made, matched by each, and DDX7 against DDSP's decoder on the violin notes.
 
 # %%
 record = run_lesson("synth-programming", ctx)

@@ -114,12 +114,12 @@ def violin(ctx, budget: dict) -> dict:
     return out
 
 
-def decoders(ctx, budget: dict) -> dict:
-    """DDX7 and HpN trained for the same steps on the violin notes (their f0 and loudness tracked with swift-f0),
-    scored on held-out notes (:func:`dl4mir.train.resynthesis.evaluate_decoder`) and timed streaming in 32 ms
-    blocks; one held-out note played by each."""
-    data = prepare_controls(ctx.instruments, sr=SR, crop_samples=DECODER_CROP, control_rate_hz=250.0,
-                            clips="instrument=Violin", profile=ctx.profile, show_progress=ctx.show_progress)
+def decoders(ctx, budget: dict, *, data: str | None = None, clips: str = "instrument=Violin") -> dict:
+    """DDX7 and HpN trained for the same steps on the violin notes (or ``clips`` of ``data``; their f0 and
+    loudness tracked with swift-f0), scored on held-out notes (:func:`dl4mir.train.resynthesis.evaluate_decoder`)
+    and timed streaming in 32 ms blocks; one held-out note played by each."""
+    data = prepare_controls(data or ctx.instruments, sr=SR, crop_samples=DECODER_CROP, control_rate_hz=250.0,
+                            clips=clips, profile=ctx.profile, show_progress=ctx.show_progress)
     out = {"n_train_notes": int(len(data.file_split["train"]))}
     test = [int(f) for f in data.file_split["test"]]
     for name, lr in (("ddx7", 3e-3), ("hpn", 1e-3)):
