@@ -756,7 +756,8 @@ def cmd_evaluate(args) -> int:
         return 0
     if model.input_kind == "audio":  # RAVE: crops of the audio it was trained on
         data = prepare_audio(settings["data"], sr=model.cfg.sample_rate, crop_samples=model.cfg.crop_samples,
-                             profile=settings["profile"], test_group=settings.get("test_group"))
+                             profile=settings["profile"], test_group=settings.get("test_group"),
+                             clips=settings.get("clips"))
         if not len(data.rows("test")):
             split = "val"
             print("note: a folder holds nothing out for testing; these are the validation files' figures")

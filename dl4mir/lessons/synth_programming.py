@@ -15,7 +15,6 @@ Not in this lesson (the benchmark has them): the VAE and flow estimators.  Not b
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from dl4mir.lessons.budgets import SYNTH_PROGRAMMING, per_profile
 from dl4mir.metrics import synth_lsd

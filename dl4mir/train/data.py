@@ -475,7 +475,7 @@ def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profil
                   ) -> AudioCrops:
     """The audio of a dataset (default guitar-fx; ``folder:PATH`` for any folder of wav/flac/ogg/mp3, searched
     recursively) resampled to ``sr``, split as the dataset's layout does (EGFxSet: test on string 5, validate on
-    another string; a folder: every tenth file validates, nothing is held out for testing).
+    another string; a folder: every tenth file validates, nothing is held out for testing unless ``need_test``).
 
     Files that cannot be read are left out and listed (``AudioCrops.failures``); if none can be read, or the
     training files hold less than ``min_train_samples`` (one batch of crops), it is an error naming the folder.
@@ -502,8 +502,7 @@ def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profil
         keep = {c.clip_id for c in chosen}
         split = {name: [i for i in ids if i in keep] for name, ids in
                  (("train", plan.folds[0]["train"]), ("val", plan.folds[0]["val"]), ("test", plan.test))}
-    clips = chosen
-    by_id = {c.clip_id: c for c in clips}
+    by_id = {c.clip_id: c for c in chosen}
     audio, position, file_split, result = [], {}, {}, BatchResult()  # position: path -> index into audio
     for name, ids in split.items():
         ids = sorted(ids)
@@ -517,7 +516,7 @@ def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profil
         file_split[name] = np.array([position[p] for p in paths if p in position], dtype=np.int64)
     files = list(position)
     if not files:
-        raise DatasetError(f"{ds.root}: none of its {len(clips)} audio file(s) could be read:\n{result.summary()}")
+        raise DatasetError(f"{ds.root}: none of its {len(chosen)} audio file(s) could be read:\n{result.summary()}")
     crops = AudioCrops(TASKS["audio"], audio, files, file_split, sr, crop_samples, result.failures)
     train_samples = sum(len(audio[f]) for f in file_split["train"])
     if train_samples < min_train_samples:
@@ -527,7 +526,6 @@ def prepare_audio(data: str | None = None, *, sr: int, crop_samples: int, profil
     if not len(file_split["val"]):
         raise DatasetError(f"{ds.root}: no readable file left for validation:\n{result.summary()}")
     return crops
-
 
 
 @dataclass
