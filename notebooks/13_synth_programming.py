@@ -38,15 +38,7 @@ for name in ("mean", "mlp", "cnn"):
 # frame by frame, and plays the synth's controls so the result sounds like the recording. DDX7 drives the output
 # levels of six FM operators with a small causal TCN; DDSP's decoder drives 100 harmonics and filtered noise with a
 # GRU ten times its size. Both stream: the TCN keeps its context, the GRU its state, the oscillators their phase.
-
-# %%
-from dl4mir.models import build_model
-from dl4mir.train.resynthesis import realtime_factor
-
-for name in ("ddx7", "hpn"):
-    model = build_model(name)
-    print(f"{name}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, streamed in 32 ms blocks at "
-          f"{realtime_factor(model, seconds=1.0, block_ms=32, repeats=1):.3f} × realtime (compute / audio time)")
+# The lesson below trains both for the same steps on the violin notes and plays a held-out note with each.
 
 # %% [markdown]
 # The whole lesson as `dl4mir run` runs it: both estimators for every synth, estimate + refine (gradient descent
