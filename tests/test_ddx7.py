@@ -5,6 +5,7 @@ import pytest
 import soundfile as sf
 import torch
 
+from dl4mir.cli import main
 from dl4mir.errors import ConfigError, DatasetError, ParameterError
 from dl4mir.metrics import loudness_error_db
 from dl4mir.models import build_model
@@ -149,5 +150,16 @@ def test_train_evaluate_and_time_a_decoder_on_instrument_notes(tmp_path):
     scores = evaluate_decoder(result.model, data, max_files=2)
     assert scores["n"] == 2 and np.isfinite(scores["mrstft"]) and scores["loudness_error_db"] >= 0
     assert realtime_factor(result.model, seconds=0.5, block_ms=32, repeats=1) > 0
+    # the command: a tone resynthesized in 32 ms blocks, a file that is not audio listed at the end (exit 1)
+    t = np.arange(SR) / SR
+    sf.write(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 330 * t), SR)
+    (tmp_path / "notes.txt").write_text("not audio")
+    code = main(["synth", "resynthesize", str(tmp_path / "tone.wav"), str(tmp_path / "notes.txt"),
+                 "--model", str(tmp_path / "run" / "export"), "--out", str(tmp_path / "re"), "--block-ms", "32"])
+    assert code == 1
+    y, sr = sf.read(tmp_path / "re" / "tone.wav")
+    assert sr == SR and len(y) == SR and np.isfinite(y).all()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert "mrstft" in (tmp_path / "run" / "test_metrics.json").read_text()
     with pytest.raises(ConfigError, match="--clips chooses"):
         train_model("cnn", "effect", profile="quick", clips="effect=clean", out=tmp_path / "cnn")
