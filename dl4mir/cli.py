@@ -1004,13 +1004,11 @@ def cmd_synth_render(args) -> int:
 def cmd_synth_resynthesize(args) -> int:
     from pathlib import Path
 
-    import numpy as np
-
     from dl4mir.audio import BatchResult, save
     from dl4mir.errors import ParameterError
     from dl4mir.models import CONTROL_DECODERS
     from dl4mir.train.checkpoint import load_exported
-    from dl4mir.train.resynthesis import resynthesis_scores, resynthesize
+    from dl4mir.train.resynthesis import analyse, render_curves, resynthesis_scores
 
     model, _ = load_exported(args.model, families=CONTROL_DECODERS, need="resynthesis needs a pitch-and-loudness decoder")
     if args.block_ms is not None and not args.block_ms > 0:
@@ -1020,14 +1018,14 @@ def cmd_synth_resynthesize(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for path, y, _ in result.each_loaded(args.files, sr=sr, mono=True):
         try:
-            audio, curves = resynthesize(model, y, sr=sr, block_frames=block)
+            performance = analyse(model, y, sr=sr)
         except ParameterError as exc:
             result.failures.append((path, str(exc)))
             continue
+        audio = render_curves(model, performance.curves, block_frames=block)
         target = out / f"{Path(path).stem}.wav"
         save(target, audio / max(1.0, float(abs(audio).max())), sr=sr)
-        y = np.pad(y, (0, len(audio) - len(y)))
-        r = resynthesis_scores(model, y, curves, audio)
+        r = resynthesis_scores(model, performance, audio)
         print(f"{path} -> {target}: MR-STFT {r['mrstft']:.3f}, loudness error {r['loudness_error_db']:.1f} dB, "
               f"f0 error {r['f0_error_cents']:.1f} cents")
         result.ok[path] = target

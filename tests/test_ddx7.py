@@ -12,7 +12,7 @@ from dl4mir.models import build_model
 from dl4mir.synth.dsp import causal_upsample, next_phase, phase_cycles
 from dl4mir.train import train_model
 from dl4mir.train.data import prepare_controls
-from dl4mir.train.resynthesis import evaluate_decoder, realtime_factor, render_curves, resynthesize
+from dl4mir.train.resynthesis import analyse, evaluate_decoder, realtime_factor, render_curves
 
 SR = 16000
 TINY = {"ddx7": {"channels": 16, "crop_samples": 4096}, "hpn": {"hidden": 16, "n_harmonics": 20, "crop_samples": 4096}}
@@ -108,9 +108,9 @@ def test_bad_controls_are_refused():
     with pytest.raises(ParameterError, match="6 operators"):
         build_model("ddx7", ratios=(1.0, 2.0))
     with pytest.raises(ParameterError, match="resample"):
-        resynthesize(model, np.zeros(SR, dtype=np.float32), sr=22050)
+        analyse(model, np.zeros(SR, dtype=np.float32), sr=22050)
     with pytest.raises(ParameterError, match="no pitch"):
-        resynthesize(model, np.zeros(SR, dtype=np.float32), sr=SR)
+        analyse(model, np.zeros(SR, dtype=np.float32), sr=SR)
 
 
 def test_loudness_error_counts_the_note_not_the_silence():

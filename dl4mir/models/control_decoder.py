@@ -14,6 +14,8 @@ is played.
 """
 from __future__ import annotations
 
+import math
+
 import auraloss
 import torch
 from torch import nn
@@ -79,4 +81,4 @@ class ControlDecoder(nn.Module):
 def exp_sigmoid(x: torch.Tensor, *, exponent: float = 10.0, max_value: float = 2.0) -> torch.Tensor:
     """DDSP's output nonlinearity: ``max · sigmoid(x)^ln(exponent) + 1e-7``, positive, with a gentle slope near 0
     (amplitudes are heard on a log scale)."""
-    return max_value * torch.sigmoid(x) ** torch.log(torch.tensor(exponent)) + 1e-7
+    return max_value * torch.sigmoid(x) ** math.log(exponent) + 1e-7

@@ -536,15 +536,19 @@ class ControlCrops(AudioCrops):
     controls that line up."""
 
     controls: list[np.ndarray] = field(default_factory=list)  # per file (2, frames): f0_hz, loudness_db
+    voiced: list[np.ndarray] = field(default_factory=list)  # per file (frames,): pitched frames
     hop: int = 64
     f0_method: str = "swift-f0"
+    step = property(lambda self: self.hop)  # crops start on a control frame
 
     def __post_init__(self):
         if self.crop_samples % self.hop:
             raise ConfigError(f"crop of {self.crop_samples} samples is not a whole number of control frames "
                               f"({self.hop} samples)")
-        self.step = self.hop
         super().__post_init__()
+
+    def performance(self, f: int) -> Performance:
+        return Performance(self.audio[f], self.controls[f], self.voiced[f])
 
     def batch(self, rows, *, seed=None, augment: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         audio, controls, n = [], [], self.crop_samples // self.hop
@@ -571,13 +575,24 @@ class ControlCrops(AudioCrops):
                                                    f"{self.sr / self.hop:g} frames/s:", 1)
 
 
-def note_controls(y: np.ndarray, *, sr: int, hop: int, f0_method: str) -> np.ndarray | None:
-    """``(2, len(y) / hop)`` f0 (Hz) and loudness (dB) of a note or performance (length a multiple of ``hop``),
-    ``None`` when the tracker finds no pitched frame in it."""
+@dataclass
+class Performance:
+    """A recording as a pitch-and-loudness decoder reads it."""
+
+    audio: np.ndarray  # (n,) padded with silence to whole control frames
+    curves: np.ndarray  # (2, n / hop): f0 (Hz, interpolated through unpitched frames) and loudness (dB)
+    voiced: np.ndarray  # (n / hop,) the frames the tracker heard as pitched
+
+
+def note_controls(y: np.ndarray, *, sr: int, hop: int, f0_method: str) -> Performance | None:
+    """A note or performance and its control curves at ``sr / hop`` frames per second; ``None`` when the tracker
+    finds no pitched frame in it."""
+    y = np.pad(np.asarray(y, dtype=np.float32), (0, -len(y) % hop))
     f0, voiced = control.f0_track(y=y, sr=sr, frame_rate_hz=sr / hop, method=f0_method)
     if not voiced.any():
         return None
-    return np.stack([f0, control.loudness_db(y=y, sr=sr, frame_rate_hz=sr / hop)]).astype(np.float32)
+    curves = np.stack([f0, control.loudness_db(y=y, sr=sr, frame_rate_hz=sr / hop)]).astype(np.float32)
+    return Performance(y, curves, voiced)
 
 
 def prepare_controls(data: str | None = None, *, sr: int, crop_samples: int, control_rate_hz: float,
@@ -590,21 +605,20 @@ def prepare_controls(data: str | None = None, *, sr: int, crop_samples: int, con
     crops = prepare_audio(data, sr=sr, crop_samples=crop_samples, profile=profile, test_group=test_group,
                           max_files=max_files, min_train_samples=min_train_samples, clips=clips, need_test=True,
                           show_progress=show_progress)
-    audio, curves, files, index, failures = [], [], [], {}, list(crops.failures)
+    played, files, index, failures = [], [], {}, list(crops.failures)
     for i, (path, y) in enumerate(zip(crops.files, crops.audio)):
-        y = np.pad(y, (0, -len(y) % hop))  # whole control frames
-        c = note_controls(y, sr=sr, hop=hop, f0_method=f0_method)
-        if c is None:
+        performance = note_controls(y, sr=sr, hop=hop, f0_method=f0_method)
+        if performance is None:
             failures.append((path, f"no pitched frame found by {f0_method}"))
             continue
-        index[i] = len(audio)
-        audio.append(y)
-        curves.append(c)
+        index[i] = len(played)
+        played.append(performance)
         files.append(path)
     file_split = {k: np.array([index[int(f)] for f in v if int(f) in index], dtype=np.int64)
                   for k, v in crops.file_split.items()}
     if not len(file_split["train"]) or not len(file_split["val"]):
         raise DatasetError(f"{data or 'guitar-fx'}: no pitched file left for training or validation:\n"
                            + "\n".join(f"  {p}: {why}" for p, why in failures))
-    return ControlCrops(TASKS["controls"], audio, files, file_split, sr, crop_samples, failures,
-                        controls=curves, hop=hop, f0_method=f0_method)
+    return ControlCrops(TASKS["controls"], [p.audio for p in played], files, file_split, sr, crop_samples, failures,
+                        controls=[p.curves for p in played], voiced=[p.voiced for p in played], hop=hop,
+                        f0_method=f0_method)

@@ -1,7 +1,8 @@
 """Resynthesis from pitch and loudness (DDX7, DDSP's harmonic-plus-noise decoder): play a recording's own f0 and
 loudness curves through a trained decoder, and measure what came out.
 
-* :func:`resynthesize` — any audio → its curves → the decoder's rendering (whole, or block by block as live);
+* :func:`analyse` + :func:`render_curves` — any audio → its curves → the decoder's rendering (whole, or block by
+  block as live);
 * :func:`evaluate_decoder` — held-out files: multi-resolution STFT distance to the original, loudness error (dB)
   and f0 error (cents, the rendering re-analysed with the same f0 tracker), as the DDX7 paper reports;
 * :func:`realtime_factor` — compute time / audio time of decoder + synth, for whole clips and for streaming in
@@ -18,20 +19,18 @@ from dl4mir.errors import ParameterError
 from dl4mir.features import control
 from dl4mir.metrics import loudness_error_db, multi_resolution_stft_distance, pitch_accuracy
 from dl4mir.models.control_decoder import ControlDecoder
-from dl4mir.train.data import ControlCrops, note_controls
+from dl4mir.train.data import ControlCrops, Performance, note_controls
 
 
-def _curves(model: ControlDecoder, y: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """``y`` at the model's rate, cut to whole control frames, and its ``(2, frames)`` curves."""
+def analyse(model: ControlDecoder, y: np.ndarray, *, sr: int) -> Performance:
+    """``y`` as ``model`` reads it (:class:`~dl4mir.train.data.Performance`): its curves tracked as in training."""
     if sr != model.cfg.sample_rate:
         raise ParameterError(f"audio at {sr} Hz; the model plays at {model.cfg.sample_rate} Hz: resample it first")
-    y = np.asarray(y, dtype=np.float32)
-    y = np.pad(y, (0, -len(y) % model.hop))
-    curves = note_controls(y, sr=sr, hop=model.hop, f0_method=model.cfg.f0_method)
-    if curves is None:
+    performance = note_controls(y, sr=sr, hop=model.hop, f0_method=model.cfg.f0_method)
+    if performance is None:
         raise ParameterError(f"{model.cfg.f0_method} finds no pitch in this audio: a pitch-and-loudness decoder has "
                              "nothing to play")
-    return y, curves
+    return performance
 
 
 @torch.no_grad()
@@ -49,26 +48,18 @@ def render_curves(model: ControlDecoder, curves: np.ndarray, *, block_frames: in
     return torch.cat(out, dim=-1)[0].cpu().numpy()
 
 
-def resynthesize(model: ControlDecoder, y: np.ndarray, *, sr: int, block_frames: int | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(rendering, curves)``: ``y``'s f0 and loudness played by ``model`` (same length as ``y`` padded to whole
-    control frames)."""
-    _, curves = _curves(model, y, sr)
-    return render_curves(model, curves, block_frames=block_frames), curves
-
-
-def resynthesis_scores(model: ControlDecoder, y: np.ndarray, curves: np.ndarray, audio: np.ndarray) -> dict:
-    """The DDX7 paper's three numbers for one file: MR-STFT distance, loudness error (dB) and f0 error (cents:
-    the rendering re-tracked with the model's f0 tracker, over the frames voiced in both)."""
+def resynthesis_scores(model: ControlDecoder, performance: Performance, audio: np.ndarray) -> dict:
+    """The DDX7 paper's three numbers for one recording and its rendering: MR-STFT distance, loudness error (dB)
+    and f0 error (cents: the rendering re-tracked with the model's f0 tracker, over the frames pitched in both)."""
     sr, hop = model.cfg.sample_rate, model.hop
+    y, curves = performance.audio, performance.curves
     f0, voiced = control.f0_track(y=audio, sr=sr, frame_rate_hz=sr / hop, method=model.cfg.f0_method)
-    ref_f0, ref_voiced = control.f0_track(y=y, sr=sr, frame_rate_hz=sr / hop, method=model.cfg.f0_method)
-    both = voiced & ref_voiced
-    pitch = pitch_accuracy(ref_f0[both], f0[both]) if both.any() else {"mean_abs_cents": float("nan"), "rpa": 0.0}
+    both = voiced & performance.voiced
+    pitch = pitch_accuracy(curves[0][both], f0[both]) if both.any() else {"mean_abs_cents": float("nan"), "rpa": 0.0}
     return {"mrstft": multi_resolution_stft_distance(y[None], audio[None], sr=sr),
             "loudness_error_db": loudness_error_db(curves[1], control.loudness_db(y=audio, sr=sr, frame_rate_hz=sr / hop)),
             "f0_error_cents": pitch["mean_abs_cents"], "f0_rpa": pitch["rpa"],
-            "voiced_share": float(both.sum() / max(ref_voiced.sum(), 1))}
+            "voiced_share": float(both.sum() / max(performance.voiced.sum(), 1))}
 
 
 def evaluate_decoder(model: ControlDecoder, data: ControlCrops, *, split: str = "test",
@@ -80,8 +71,8 @@ def evaluate_decoder(model: ControlDecoder, data: ControlCrops, *, split: str = 
         raise ParameterError(f"no {split} files to evaluate on")
     rows = []
     for f in files:
-        y, curves = data.audio[f], data.controls[f]
-        rows.append(resynthesis_scores(model, y, curves, render_curves(model, curves)))
+        performance = data.performance(f)
+        rows.append(resynthesis_scores(model, performance, render_curves(model, performance.curves)))
     out = {k: float(np.nanmean([r[k] for r in rows])) for k in rows[0]}
     return {**out, "n": len(rows), "parameters": sum(p.numel() for p in model.parameters())}
 
