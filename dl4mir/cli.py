@@ -99,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
                                "synth parameters (a note's log-mel → its patch in [0, 1]): synth-estimator (CNN), "
                                "synth-estimator-mlp, synth-estimator-vae (VAE + regression), synth-estimator-flow "
                                "(a normalizing flow over patches), on the tasks fm-params, harmonic-noise-params, "
-                               "subtractive-params "
-                               "(synth-presets)\n"
+                               "subtractive-params (synth-presets); every synth at once (task synth-params) with "
+                               "--multi-task separate-separate|joint-separate|joint-joint (Faronbi et al.)\n"
                                "waveform VAE (audio crops of any dataset, e.g. --data folder:PATH; no task): rave, "
                                "trained with dl4mir/models/configs/rave-small.toml (its steps, learning rate and "
                                "batch size) unless --config names another, e.g. rave-v2.toml (RAVE v2's sizes, for "
@@ -140,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--clips", default=None, metavar="KEY=VALUE[,VALUE]",
                     help="the audio models (rave, ddx7, hpn): train on the clips with these labels only, e.g. "
                          "instrument=Violin or effect=clean (default: every clip)")
+    tr.add_argument("--multi-task", default=None,
+                    choices=("separate-separate", "joint-separate", "joint-joint"),
+                    help="synth-estimator: one model for every synth of synth-presets (task synth-params), "
+                         "Faronbi et al.'s encoder-decoder designs (default: none, one synth per model)")
     tr.add_argument("--out", default=None, help="output folder (default: runs/train/<model>-<task>)")
     # Training flags default to None so that a flag the user typed can be told from one left out: the order of
     # precedence is TrainConfig's defaults < --config < --set < these flags.
@@ -297,7 +301,8 @@ def _parser() -> argparse.ArgumentParser:
                                       "synth from random starting patches, from --init, or from an estimator's "
                                       "guess with --model)")
     p.add_argument("target", help="the audio file to match (mixed to mono, resampled to --sample-rate)")
-    p.add_argument("--synth", default="fm", help=synth_help)
+    p.add_argument("--synth", default=None,
+                   help="the synth to program (default: a single-synth --model's synth, else fm): " + synth_help)
     p.add_argument("--out", required=True, help="folder for patch.json and match.wav (required)")
     p.add_argument("--f0-hz", type=float, default=None,
                    help="the target's f0 (default: none, measured with swift-f0)")
@@ -306,8 +311,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--init", default=None, help="a patch JSON to start from (default: none, random patches only)")
     p.add_argument("--model", default=None,
                    help="an exported synth-estimator (OUT/export of `dl4mir train synth-estimator --task "
-                        "SYNTH-params`) whose estimate is the starting patch, refined (default: none); it sets "
-                        "the synth")
+                        "SYNTH-params`, or of a --multi-task one) whose estimate is the starting patch, refined "
+                        "(default: none)")
     p.add_argument("--steps", type=int, default=300, help="optimizer steps (default: %(default)s)")
     p.add_argument("--restarts", type=int, default=8, help="starting patches optimized together (default: %(default)s)")
     p.add_argument("--sample-rate", type=int, default=16000, help="the synth's rate in Hz (default: %(default)s)")
@@ -626,8 +631,17 @@ def cmd_train(args) -> int:
         from dl4mir.train.retrieval import load_model
 
         audio_model = load_model(args.audio_model)
-    result = train_model(args.model, args.task, data=args.data, profile=args.profile, out=args.out,
-                         config=args.config, overrides=args.set, train=explicit, audio_model=audio_model,
+    model_config, task = None, args.task
+    if args.multi_task:
+        from dl4mir.errors import ConfigError
+        from dl4mir.models import SYNTH_ESTIMATORS
+
+        if args.model not in SYNTH_ESTIMATORS:
+            raise ConfigError(f"--multi-task designs a synth-estimator, not {args.model}")
+        model_config, task = {"multi_task": args.multi_task}, task or "synth-params"
+    result = train_model(args.model, task, data=args.data, profile=args.profile, out=args.out,
+                         config=args.config, overrides=args.set, model_config=model_config, train=explicit,
+                         audio_model=audio_model,
                          resume="fresh" if args.fresh else "resume" if args.resume else "auto",
                          test_group=args.test_group, clips=args.clips)
     test = result.summary["test"]
@@ -1046,11 +1060,11 @@ def cmd_synth_match(args) -> int:
     if args.init and args.model:
         raise ConfigError("give --init or --model, not both: each is the starting patch")
     y, sr = load(args.target, sr=args.sample_rate, mono=True)
-    synth, init = args.synth, None
+    synth, init = args.synth or "fm", None
     if args.model:
         from dl4mir.train.predict import estimate_patch
 
-        synth, unit = estimate_patch(args.model, y, sr)
+        synth, unit = estimate_patch(args.model, y, sr, synth=args.synth)
         init = patches.denormalize(unit, synth)
         print(f"{args.model}: estimated a {synth} patch")
     patches.names(synth)  # an unknown synth is an error listing them

@@ -1,6 +1,8 @@
 """Synth parameter estimators (issue 14): the tasks pick one synth's notes from synth-presets with their patch
 vectors, the estimator trains through the one loop and predicts valid patches, and rendering predictions is
 rendering patches."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -90,3 +92,83 @@ def test_estimate_then_refine_from_the_command_line(tmp_path, capsys, _dl4mir_ho
     patches.load(tmp_path / "m" / "patch.json", "harmonic-noise")
     assert main(["synth", "match", str(tmp_path / "t.wav"), "--model", str(tmp_path / "run" / "export"),
                  "--init", str(tmp_path / "m" / "patch.json"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_the_multi_task_targets_hold_every_synth_padded_behind_its_index(_dl4mir_home):
+    data = prepare("synth-params", profile="quick", show_progress=False)
+    sizes = [len(patches.names(s)) for s in data.norm["synths"]]
+    assert data.norm["synths"] == sorted(patches.SPACES) and data.norm["synth_n_params"] == sizes
+    assert data.y.shape == (len(data.clip_ids), 1 + max(sizes))
+    for k, synth in enumerate(data.norm["synths"]):  # the same notes, split and patches as the one-synth task
+        rows = (data.y[:, 0] == k).numpy()
+        one = prepare(f"{synth}-params", profile="quick", show_progress=False)
+        assert [c for c, r in zip(data.clip_ids, rows) if r] == one.clip_ids
+        truth = one.y.numpy() * one.norm["target_std"] + one.norm["target_mean"]
+        np.testing.assert_allclose(data.y[rows, 1:1 + sizes[k]].numpy(), truth, atol=1e-5)
+        assert not data.y[rows, 1 + sizes[k]:].any()  # zero padding
+        test = set(data.rows("test").tolist())
+        assert [c for i, c in enumerate(data.clip_ids) if rows[i] and i in test] == [one.clip_ids[i] for i in one.rows("test")]
+
+
+@pytest.mark.parametrize("design", ["separate-separate", "joint-separate", "joint-joint"])
+def test_a_note_teaches_only_its_own_synths_parameters(design):
+    """The loss of an FM note reaches neither the padding nor another synth's head (nor, separate, its encoder)."""
+    sizes = (36, 8, 14)
+    model = build_model("synth-estimator", n_params=36, n_mels=64, n_frames=63, multi_task=design,
+                        synths=("fm", "harmonic-noise", "subtractive"), synth_n_params=sizes).train()
+    x = torch.randn(4, 64, 63)
+    cond = torch.zeros(4, 37)
+    cond[:, 0] = 1  # harmonic-noise notes only
+    cond[:, 1:9] = torch.rand(4, 8)
+    cond[:, 9:] = 0.77  # padding: whatever is there must not matter
+    out = model(x, cond)
+    out["loss"].backward()
+    assert out["param_mae"] > 0
+    if design != "joint-joint":
+        assert all(p.grad is None or not p.grad.any() for k in (0, 2) for p in model.heads[k].parameters())
+        assert any(p.grad.any() for p in model.heads[1].parameters())
+    if design == "separate-separate":
+        assert all(p.grad is None or not p.grad.any() for k in (0, 2) for p in model.encoders[k].parameters())
+    cond2 = cond.clone()
+    cond2[:, 9:] = 0.11
+    torch.manual_seed(0)
+    a = model.eval()(x, cond)["loss"]
+    assert model(x, cond2)["loss"] == a
+    est = model.params(x, "harmonic-noise")
+    assert est.shape == (4, 8) and ((est >= 0) & (est <= 1)).all()
+    with pytest.raises(ParameterError, match="say which"):
+        model.params(x)
+
+
+def test_multi_task_settings_that_cannot_work_are_refused():
+    with pytest.raises(ParameterError, match="synth-params"):
+        build_model("synth-estimator", multi_task="joint-joint")
+    with pytest.raises(ParameterError, match="multi-task design"):
+        build_model("synth-estimator", n_params=36, synths=("fm", "subtractive"), synth_n_params=(36, 14))
+    with pytest.raises(ParameterError, match="regressions"):
+        build_model("synth-estimator-vae", n_params=36, multi_task="joint-joint", synths=("fm",), synth_n_params=(36,))
+    with pytest.raises(ParameterError, match="multi_task"):
+        build_model("synth-estimator", multi_task="joint")
+
+
+def test_a_multi_task_estimator_from_the_command_line(tmp_path, capsys, _dl4mir_home):
+    import soundfile as sf
+
+    from dl4mir.cli import main
+
+    assert main(["train", "synth-estimator", "--multi-task", "joint-separate", "--profile", "quick", "--epochs",
+                 "1", "--out", str(tmp_path / "run")]) == 0
+    settings = json.loads((tmp_path / "run" / "train_args.json").read_text())
+    assert settings["task"] == "synth-params" and settings["model_config"]["multi_task"] == "joint-separate"
+    patch = patches.random_patch("subtractive", np.random.default_rng(5))
+    sf.write(tmp_path / "t.wav", patches.render("subtractive", patch, f0_hz=196.0, note_s=0.7, duration_s=1.0), 16000)
+    export = str(tmp_path / "run" / "export")
+    capsys.readouterr()
+    assert main(["synth", "match", str(tmp_path / "t.wav"), "--model", export, "--synth", "subtractive", "--f0-hz",
+                 "196", "--steps", "2", "--restarts", "1", "--out", str(tmp_path / "m")]) == 0
+    assert "estimated a subtractive patch" in capsys.readouterr().out
+    patches.load(tmp_path / "m" / "patch.json", "subtractive")
+    assert main(["synth", "match", str(tmp_path / "t.wav"), "--model", export, "--f0-hz", "196",
+                 "--out", str(tmp_path / "x")]) == 2  # which synth? the model programs three
+    assert "say which synth" in capsys.readouterr().err
+    assert main(["train", "cnn", "--multi-task", "joint-joint", "--out", str(tmp_path / "c")]) == 2

@@ -3,14 +3,17 @@ synthesizer's parameters from its sound best, and how close does refining the es
 differentiable synth get?
 
 On ``synth-presets`` (random patches of dl4mir's FM, harmonic-plus-noise and subtractive synths, patches held out
-whole): per synth, Flow Synthesizer's MLP and CNN estimators trained through the one loop, scored by the
-log-spectral distance between the held-out note and the note rendered from the predicted patch (against guessing
-the training patches' mean); then estimate + refine (gradient descent through the synth on the MR-STFT loss) on a
-few held-out notes; then a sound no synth made — a violin note of ``instruments`` — matched by each synth;
+whole): Faronbi et al.'s three multi-task designs — separate encoders and decoders (one CNN estimator per synth,
+their baseline), a joint encoder with a decoder per synth, a joint encoder and decoder — each trained through the
+one loop on every synth's notes at once, scored by the log-spectral distance between the held-out note and the
+note rendered from the predicted patch (in dB and in the paper's definition, against guessing each synth's
+training-mean patch) and by parameter error; then estimate + refine (gradient descent through the synth on the
+MR-STFT loss) from the best design's estimate on a few held-out notes; then a sound no synth made — a violin note
+of ``instruments`` — matched by each synth;
 then DDX7 (a 0.33 M-parameter causal TCN playing a 6-operator FM patch) against DDSP's 4.3 M-parameter
 harmonic-plus-noise decoder, both trained for the same steps to play the violin notes from their own pitch and
 loudness, scored on held-out notes and timed as live instruments.
-Not in this lesson (the benchmark has them): the VAE and flow estimators.  Not built yet: multi-task ASP.
+Not in this lesson (the benchmark has them): Flow Synthesizer's MLP, VAE and flow estimators per synth.
 """
 from __future__ import annotations
 
@@ -24,15 +27,18 @@ from dl4mir.synth.matching import match, render_units
 from dl4mir.train.data import prepare, prepare_controls
 from dl4mir.train.resynthesis import evaluate_decoder, realtime_factor, render_curves
 
-ESTIMATORS = ("synth-estimator-mlp", "synth-estimator")  # the lesson's; bench_synth_programming.py adds the VAE, flow
+ESTIMATORS = ("synth-estimator-mlp", "synth-estimator")  # estimate()'s; bench_synth_programming.py adds the VAE, flow
+DESIGNS = ("separate-separate", "joint-separate", "joint-joint")  # Faronbi et al.'s (encoder-decoder)
 KEYS = {"synth-estimator": "cnn", "synth-estimator-mlp": "mlp", "synth-estimator-vae": "vae",
         "synth-estimator-flow": "flow"}
 SR = 16000
 HEADLINE = {
-    **{f"{s}_{k}": f"{s}: {label}" for s in patches.SPACES for k, label in (
-        ("mean_lsd_db", "LSD of guessing the training patches' mean (dB)"),
-        ("mlp_lsd_db", "LSD of the MLP's patches (dB)"), ("cnn_lsd_db", "LSD of the CNN's patches (dB)"),
-        ("refined_lsd_db", "LSD after refining the CNN's patch (dB, the notes refined)"))},
+    "mean_patch_lsd_db": "LSD of guessing each synth's training-mean patch (dB, all held-out notes)",
+    **{f"{d}_lsd_db": f"{d}: LSD of its patches (dB, all held-out notes)" for d in DESIGNS},
+    **{f"{d}_lsd_log10": f"{d}: LSD in Faronbi et al.'s definition (mean squared log10-power difference)"
+       for d in DESIGNS},
+    **{f"{s}_refined_lsd_db": f"{s}: LSD after refining the best design's patch (dB, the notes refined)"
+       for s in patches.SPACES},
     "refine_lowered": "share of refined notes whose LSD refinement lowered",
     "violin_best_lsd_db": "a real-instrument-like violin note matched by the best synth: LSD (dB)",
     **{f"{m}_{k}": f"{m.upper()}: {label}" for m in ("ddx7", "hpn") for k, label in (
@@ -66,7 +72,7 @@ def estimate(ctx, synth: str, budget: dict, *, estimators=ESTIMATORS) -> tuple[d
                             training={"batch_size": 32})
         units[KEYS[name]] = pred = trained.model.eval().params(data.X[test]).numpy()
         out[KEYS[name]] = _scores(target, render(pred), pred, truth[test])
-    return out, {"target": target, "f0_hz": f0, "note_s": note, "cnn_units": units.get("cnn")}
+    return out, {"target": target, "f0_hz": f0, "note_s": note, "estimate": units.get("cnn")}
 
 
 def _scores(target, audio, units, truth) -> dict:
@@ -75,18 +81,56 @@ def _scores(target, audio, units, truth) -> dict:
             "param_mae": float(np.abs(units - truth).mean())}
 
 
+def multi_task(ctx, budget: dict, *, designs=DESIGNS) -> tuple[dict, dict]:
+    """Faronbi et al.'s ``designs`` trained on every synth's notes at once (task ``synth-params``, the same split
+    as the single-synth tasks), scored per synth and over all held-out notes: ``(scores, held-out notes per synth)``,
+    the second what :func:`refine` starts from (with the best design's predictions under ``"estimate"``)."""
+    data = prepare("synth-params", profile=ctx.profile, show_progress=ctx.show_progress)
+    test, train = data.rows("test"), data.rows("train")
+    synth_of, truth = data.y[:, 0].long().numpy(), data.y[:, 1:].numpy()
+    synths, sizes = data.norm["synths"], data.norm["synth_n_params"]
+    notes, out = {}, {"n_train": int(len(train)), "n_test": int(len(test)), "per_synth": {}}
+    for k, (synth, n) in enumerate(zip(synths, sizes)):
+        rows = test[synth_of[test] == k]
+        f0, note = data.labels["f0_hz"][rows], data.labels["note_s"][rows]
+        target = render_units(synth, truth[rows, :n], f0_hz=f0, note_s=note, sr=SR, n_samples=SR)
+        mean = np.repeat(truth[train][synth_of[train] == k, :n].mean(axis=0, keepdims=True), len(rows), axis=0)
+        notes[synth] = {"rows": rows, "target": target, "f0_hz": f0, "note_s": note}
+        out["per_synth"][synth] = {"n_test": int(len(rows)), "n_params": int(n), "mean": _scores(
+            target, render_units(synth, mean, f0_hz=f0, note_s=note, sr=SR, n_samples=SR), mean, truth[rows, :n])}
+    for design in designs:
+        trained = ctx.train("synth-estimator", data, epochs=budget["epochs"], lr=1e-3, export="none",
+                            tag=f"synth-estimator-{design}", training={"batch_size": 32}, multi_task=design)
+        model = trained.model.eval()
+        for synth, n in zip(synths, sizes):
+            v = notes[synth]
+            v[design] = pred = model.params(data.X[v["rows"]], synth).numpy()
+            out["per_synth"][synth][design] = _scores(v["target"], render_units(
+                synth, pred, f0_hz=v["f0_hz"], note_s=v["note_s"], sr=SR, n_samples=SR), pred, truth[v["rows"], :n])
+        out[design] = {"parameters": sum(p.numel() for p in model.parameters()), "train_s": trained.summary["seconds"]}
+    for key in ("mean", *designs):  # over every held-out note, as the paper's mean LSD
+        per = [out["per_synth"][s][key] for s in synths]
+        w = np.array([out["per_synth"][s]["n_test"] for s in synths], dtype=float)
+        out.setdefault(key, {}).update({m: float(np.average([r[m] for r in per], weights=w))
+                                        for m in ("lsd_db", "lsd_log10_power_sq", "param_mae")})
+    out["best"] = best = min(designs, key=lambda d: out[d]["lsd_db"])
+    for v in notes.values():
+        v["estimate"] = v[best]
+    return out, notes
+
+
 def refine(ctx, synth: str, notes: dict, budget: dict) -> dict:
-    """Estimate + refine on the first held-out ``notes`` (from :func:`estimate`); the last one's target and refined
-    match as WAVs."""
+    """Estimate + refine on the first held-out ``notes`` (from :func:`estimate` or :func:`multi_task`); the last
+    one's target and refined match as WAVs."""
     before, after = [], []
     for i in range(min(budget["refine_notes"], len(notes["target"]))):
         m = match(notes["target"][i], synth=synth, sr=SR, f0_hz=float(notes["f0_hz"][i]),
-                  note_s=float(notes["note_s"][i]), init=patches.denormalize(notes["cnn_units"][i], synth),
+                  note_s=float(notes["note_s"][i]), init=patches.denormalize(notes["estimate"][i], synth),
                   steps=budget["refine_steps"], restarts=1, seed=ctx.seed)
         before.append(m.lsd_start["lsd_db"])
         after.append(m.lsd_end["lsd_db"])
     ctx.wav(f"{synth}_target", notes["target"][i], SR, f"{synth}: a held-out patch's note")
-    ctx.wav(f"{synth}_refined", m.audio, SR, f"{synth}: the CNN's estimate refined through the synth "
+    ctx.wav(f"{synth}_refined", m.audio, SR, f"{synth}: the estimate refined through the synth "
                                              f"(LSD {before[-1]:.1f} → {after[-1]:.1f} dB)")
     return {"before_db": before, "after_db": after}
 
@@ -136,23 +180,22 @@ def decoders(ctx, budget: dict, *, data: str | None = None, clips: str = "instru
 
 def run(ctx) -> dict:
     budget = per_profile(SYNTH_PROGRAMMING, ctx.profile)
-    results, refined = {}, {}
-    for synth in patches.SPACES:
-        results[synth], notes = estimate(ctx, synth, budget)
-        refined[synth] = refine(ctx, synth, notes, budget)
+    designs, notes = multi_task(ctx, budget)
+    refined = {synth: refine(ctx, synth, notes[synth], budget) for synth in patches.SPACES}
     matched = violin(ctx, budget)
     decoded = decoders(ctx, budget)
-    names = [f"{s} {k}" for s in patches.SPACES for k in ("mean", "MLP", "CNN")]
-    values = [results[s][k]["lsd_db"] for s in patches.SPACES for k in ("mean", "mlp", "cnn")]
-    plots.bars(ctx.figure("estimators", "Log-spectral distance between held-out notes and the notes rendered from "
-                                        "the estimated patches (lower is better), per synth: guessing the training "
-                                        "patches' mean, Flow Synthesizer's MLP and CNN"),
-               names, values, title="Which estimator finds the patch?", ylabel="LSD (dB)")
-    headline = {}
+    plots.grouped_bars(
+        ctx.figure("estimators", "Log-spectral distance between held-out notes and the notes rendered from the "
+                                 "estimated patches (lower is better), per synth: guessing the training-mean patch, "
+                                 "and Faronbi et al.'s three multi-task designs (encoder-decoder)"),
+        list(patches.SPACES), {key: [designs["per_synth"][s][key]["lsd_db"] for s in patches.SPACES]
+                               for key in ("mean", *DESIGNS)},
+        title="Which design finds the patch?", ylabel="LSD (dB)")
+    headline = {"mean_patch_lsd_db": designs["mean"]["lsd_db"]}
+    for d in DESIGNS:
+        headline.update({f"{d}_lsd_db": designs[d]["lsd_db"], f"{d}_lsd_log10": designs[d]["lsd_log10_power_sq"]})
     for s in patches.SPACES:
-        headline.update({f"{s}_mean_lsd_db": results[s]["mean"]["lsd_db"], f"{s}_mlp_lsd_db": results[s]["mlp"]["lsd_db"],
-                         f"{s}_cnn_lsd_db": results[s]["cnn"]["lsd_db"],
-                         f"{s}_refined_lsd_db": float(np.mean(refined[s]["after_db"]))})
+        headline[f"{s}_refined_lsd_db"] = float(np.mean(refined[s]["after_db"]))
     pairs = [(b, a) for s in patches.SPACES for b, a in zip(refined[s]["before_db"], refined[s]["after_db"])]
     headline["refine_lowered"] = float(np.mean([a < b for b, a in pairs]))
     best = min(patches.SPACES, key=lambda s: matched[s]["lsd_db"])
@@ -164,8 +207,8 @@ def run(ctx) -> dict:
                                       "distance to the recording (lower is better), DDX7 against DDSP's HpN"),
                ["DDX7", "HpN"], [decoded["ddx7"]["mrstft"], decoded["hpn"]["mrstft"]],
                title="How close does FM get?", ylabel="MR-STFT distance")
-    return {"headline": headline, "estimators": results, "refine": refined, "violin": matched, "decoders": decoded,
-            "answer": answer(results, refined, matched, headline, decoded)}
+    return {"headline": headline, "multi_task": designs, "refine": refined, "violin": matched, "decoders": decoded,
+            "answer": answer(designs, refined, matched, headline, decoded)}
 
 
 def answer_decoders(d: dict) -> str:
@@ -192,18 +235,34 @@ def answer_decoders(d: dict) -> str:
     return text
 
 
-def answer(results: dict, refined: dict, matched: dict, h: dict, decoded: dict) -> str:
-    parts = []
-    for s, r in results.items():
-        better = "CNN" if r["cnn"]["lsd_db"] < r["mlp"]["lsd_db"] else "MLP"
-        best = min(r["cnn"]["lsd_db"], r["mlp"]["lsd_db"])
-        gain = r["mean"]["lsd_db"] - best
-        parts.append(f"{s} ({r['n_params']} parameters, {r['n_train']} training notes): the {better} finds the "
-                     f"closer patches, LSD {best:.1f} dB against {r['mean']['lsd_db']:.1f} dB for guessing the mean "
-                     "patch" + ("" if gain > 1 else " — it learned next to nothing here: too few patches for this "
-                                                    "many parameters"))
-    text = "Which design estimates synthesizer parameters best? " + "; ".join(parts) + ". "
-    text += (f"Refining the CNN's estimate through the differentiable synth lowered the LSD on "
+def answer_designs(r: dict) -> str:
+    """The lesson's first question, from this run's multi-task scores (:func:`multi_task`)."""
+    sep, joint = r["separate-separate"], min(("joint-separate", "joint-joint"), key=lambda d: r[d]["lsd_db"])
+    text = (f"Which design estimates synthesizer parameters best? Trained on {r['n_train']} notes of all three synths "
+            f"and scored on {r['n_test']} held-out ones, the mean LSD is "
+            + ", ".join(f"{d} {r[d]['lsd_db']:.1f} dB ({r[d]['lsd_log10_power_sq']:.2f} in the paper's units)"
+                        for d in DESIGNS)
+            + f", against {r['mean']['lsd_db']:.1f} dB for guessing each synth's mean patch. ")
+    if r[joint]["lsd_db"] < sep["lsd_db"]:
+        text += (f"A joint encoder ({joint}) beats separate models, as Faronbi et al. found (72.9 against 86.8 in "
+                 f"their units): {r[joint]['lsd_db']:.1f} against {sep['lsd_db']:.1f} dB. ")
+    else:
+        text += (f"Faronbi et al.'s finding (a joint encoder beats separate models) did NOT hold here: the best joint "
+                 f"design, {joint}, scores {r[joint]['lsd_db']:.1f} dB against {sep['lsd_db']:.1f} dB for separate "
+                 "models. ")
+    per = []
+    for s, v in r["per_synth"].items():
+        d = min(DESIGNS, key=lambda k: v[k]["lsd_db"])
+        per.append(f"{s} {v[d]['lsd_db']:.1f} dB by {d} (mean patch {v['mean']['lsd_db']:.1f}, parameter error "
+                   f"{v[d]['param_mae']:.3f} against {v['mean']['param_mae']:.3f})"
+                   + (" — next to nothing learned: too few patches for this many parameters"
+                      if v["mean"]["lsd_db"] - v[d]["lsd_db"] < 1 else ""))
+    return text + "Per synth, the best: " + "; ".join(per) + ". "
+
+
+def answer(designs: dict, refined: dict, matched: dict, h: dict, decoded: dict) -> str:
+    text = answer_designs(designs)
+    text += (f"Refining the {designs['best']} estimate through the differentiable synth lowered the LSD on "
              f"{h['refine_lowered']:.0%} of the notes tried ("
              + ", ".join(f"{s} {np.mean(v['before_db']):.1f} → {np.mean(v['after_db']):.1f} dB" for s, v in refined.items())
              + "). ")
@@ -216,6 +275,4 @@ def answer(results: dict, refined: dict, matched: dict, h: dict, decoded: dict) 
                  "the MR-STFT distance, not the LSD). ")
     text += ("LSD weighs every time–frequency bin in dB, so energy where the target is all but silent (above a "
              "synthetic note's partials) costs as much as a wrong partial. ")
-    text += answer_decoders(decoded) + " "
-    text += "Not measured in this run: the multi-task designs — they are not built yet."
-    return text
+    return text + answer_decoders(decoded)

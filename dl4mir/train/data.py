@@ -29,6 +29,9 @@ class Task:
     default_data: str | None = "guitar-fx"  # None: no synthetic stand-in; the user names the data
     duration_s: float | None = None  # the model's window; None: the dataset's clip length
     select: tuple[str, str] | None = None  # (label, value): only the clips with that label value
+    # vector labels whose length depends on this other label (a patch's on its synth): one target array, each row
+    # its ``by`` value's index, then its vector padded with zeros to the longest (see :func:`padded_targets`)
+    padded_by: str | None = None
 
 
 TASKS = {t.name: t for t in (
@@ -58,6 +61,9 @@ TASKS = {t.name: t for t in (
     Task("mixtures", "music", "players", kind="generative", default_data="av-scenes"),
     *(Task(f"{synth}-params", "synth-presets", "params_unit", kind="regression", default_data="synth-presets",
            select=("synth", synth)) for synth in ("fm", "harmonic-noise", "subtractive")),
+    # every synth's notes at once (multi-task ASP)
+    Task("synth-params", "synth-presets", "params_unit", kind="regression", default_data="synth-presets",
+         padded_by="synth"),
 )}
 MAX_FOLDER_WINDOW_S = 10.0  # a folder's clips have any length: the window is their median length, at most this
 
@@ -211,8 +217,11 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
     if table.missing:
         print(f"note: {len(table.missing)} clip(s) without features are left out: {', '.join(table.missing[:5])}")
     split_rows = _split_rows(ds, table.clip_ids, test_group=test_group, val_fold=val_fold)
-    raw = table.column(task.label)
-    if task.kind in ("classification", "generative"):
+    raw = None if task.padded_by else table.column(task.label)
+    if task.padded_by:  # targets in [0, 1] already: not standardized (the index column must stay an index)
+        classes, (y, padding) = None, padded_targets(table.labels, task.label, task.padded_by)
+        t_mean, t_std = 0.0, 1.0
+    elif task.kind in ("classification", "generative"):
         classes = sorted({str(v) for v in raw}, key=lambda s: (len(s), s) if s.isdigit() else (0, s))
         lookup = {c: i for i, c in enumerate(classes)}
         y = torch.tensor([lookup[str(v)] for v in raw], dtype=torch.long)
@@ -233,8 +242,25 @@ def prepare(task_name: str, *, input_kind: str = "logmel", data: str | None = No
         norm = band_statistics(train)
         X = standardize_bands(X, norm)
     if task.kind == "regression":
-        norm.update(target_mean=t_mean, target_std=t_std)
+        norm.update(target_mean=t_mean, target_std=t_std, **(padding if task.padded_by else {}))
     return TaskData(task, X, y, table.clip_ids, classes, split_rows, spec, norm, _scalar_labels(table.labels))
+
+
+def padded_targets(labels: list[dict], key: str, by: str) -> tuple[torch.Tensor, dict]:
+    """Rows' vector labels ``key`` of lengths that depend on the label ``by`` (a patch's on its synth) as one
+    ``(N, 1 + longest)`` array: the ``by`` value's index (in sorted order), then the vector padded with zeros
+    (Faronbi et al.'s multi-task targets); with ``{"synths": values, "synth_n_params": lengths}``."""
+    values = sorted({str(lab[by]) for lab in labels})
+    lengths = {}
+    for lab in labels:
+        n = lengths.setdefault(str(lab[by]), len(lab[key]))
+        if n != len(lab[key]):
+            raise DatasetError(f"{key} of {by} {lab[by]!r} has {len(lab[key])} values in one clip and {n} in another")
+    y = torch.zeros(len(labels), 1 + max(lengths.values(), default=0))
+    for i, lab in enumerate(labels):
+        y[i, 0] = values.index(str(lab[by]))
+        y[i, 1:1 + len(lab[key])] = torch.tensor(lab[key], dtype=torch.float32)
+    return y, {"synths": values, "synth_n_params": [lengths[v] for v in values]}
 
 
 @dataclass

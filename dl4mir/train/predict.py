@@ -179,20 +179,29 @@ def tempo_files(export_dir: str | os.PathLike, paths) -> BatchResult:
     return result
 
 
-def estimate_patch(export_dir: str | os.PathLike, y: np.ndarray, sr: int) -> tuple[str, np.ndarray]:
+def estimate_patch(export_dir: str | os.PathLike, y: np.ndarray, sr: int, *,
+                   synth: str | None = None) -> tuple[str, np.ndarray]:
     """``(synth, point in its unit cube)``: an exported ``synth-estimator``'s patch for mono ``y`` at ``sr``, from
-    the first window of the model's length (the notes it learned from start at their onset)."""
+    the first window of the model's length (the notes it learned from start at their onset).  A single-synth model
+    programs its own synth (``synth``, if given, must be it); a multi-task one the ``synth`` asked for."""
     model, meta = load_exported(Path(export_dir))
     if meta["model"] not in SYNTH_ESTIMATORS:
         raise ConfigError(f"{export_dir} holds a {meta['model']} model; estimating a patch needs one of "
                           f"{', '.join(SYNTH_ESTIMATORS)} (dl4mir train synth-estimator --task fm-params)")
+    multi = meta["model_config"].get("multi_task", "none") != "none"
+    own = list(meta["model_config"]["synths"]) if multi else [meta["task"].removesuffix("-params")]
+    if synth is None and len(own) > 1:
+        raise ConfigError(f"{export_dir} programs {', '.join(own)}: say which synth (--synth)")
+    synth = synth or own[0]
+    if synth not in own:
+        raise ConfigError(f"{export_dir} was trained on {', '.join(own)} patches, not {synth!r}")
     spec = replace(FeatureSpec.parse(meta["feature_spec"]), offset_s=0.0)
     window = int(round(float(spec.duration_s) * spec.sr))
     x = prepare_input(fit_to_length(resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=spec.sr),
                                     length=window), spec, meta["norm"])
     with torch.no_grad():
-        unit = model.params(x[None])[0].numpy()
-    return meta["task"].removesuffix("-params"), unit
+        unit = model.params(x[None], synth if multi else None)[0].numpy()
+    return synth, unit
 
 
 def real_guitar_report(model: torch.nn.Module, meta: dict, folder: str | os.PathLike) -> dict:

@@ -298,6 +298,9 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
         shape.update({k: task_data.norm[k] for k in ("target_mean", "target_std") if k in task_data.norm})
         if task_data.y.ndim == 2:  # vector targets (a synth patch): their length
             shape["n_params"] = int(task_data.y.shape[1])
+        if "synths" in task_data.norm:  # every synth's patches: an index, then the longest patch's length
+            shape.update(synths=tuple(task_data.norm["synths"]), synth_n_params=tuple(task_data.norm["synth_n_params"]),
+                         n_params=max(task_data.norm["synth_n_params"]))
         task_data = replace(task_data, task=replace(task_data.task, kind="generative"))
     n_out = len(task_data.classes) if task_data.classes else 1
     net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **shape, **model_cfg})
