@@ -6,6 +6,7 @@
     python benchmarks/bench_synth_programming.py --match          # sound matching: LSD before / after, time
     python benchmarks/bench_synth_programming.py --estimate       # parameter estimators on synth-presets, + refine
     python benchmarks/bench_synth_programming.py --decoders       # DDX7 vs HpN: speed, then trained on 4 sources
+    python benchmarks/bench_synth_programming.py --multi-task     # Faronbi et al.'s three designs, then refinement
 
 Each synth renders random patches (``dl4mir.synth.patches.random_patch``) through ``render_batch``, envelopes and
 all; the best of ``--repeats`` after one warm-up.  torchsynth's Voice (a modular torch synth, states 16,200×
@@ -30,6 +31,14 @@ in 32 ms and 256 ms blocks (the DDX7 paper's two cases), batch 1, on the CPU thr
 ``synth-programming`` lesson's ``decoders`` with ``--epochs`` passes (the same steps for both) on violin, flute
 and trumpet notes of ``instruments`` (the paper's URMP subset) and on guitar-fx's clean notes: held-out MR-STFT
 distance, loudness error (dB), f0 error (cents, re-tracked with swift-f0), parameters, training seconds.
+
+``--multi-task``: the ``synth-programming`` lesson's ``multi_task`` with ``--epochs`` (default 40) for each of
+``--seeds`` seeds: separate encoders and decoders, a joint encoder with a decoder per synth, a joint encoder and
+decoder, each trained on every synth's notes of ``synth-presets`` (``--profile``) at once; on the held-out notes
+the mean LSD over all of them (dB, and Faronbi et al.'s mean squared log10-power difference) and per synth, with
+parameter MAE; mean ± standard deviation over the seeds.  Then estimate + refine (``--steps`` of gradient descent
+through the synth from the best design's estimate, one start) on one note (MIDI 60, or the middle pitch) of every
+held-out patch (the first ``--refine`` per synth): LSD before / after, the share it lowered, seconds per note.
 """
 from __future__ import annotations
 
@@ -76,9 +85,16 @@ def main() -> None:
     ap.add_argument("--match", action="store_true", help="measure sound matching instead of speed (default: speed)")
     ap.add_argument("--estimate", action="store_true", help="measure the parameter estimators (default: speed)")
     ap.add_argument("--decoders", action="store_true", help="measure DDX7 against HpN (default: speed of the synths)")
+    ap.add_argument("--multi-task", action="store_true",
+                    help="measure the multi-task designs and refinement (default: speed of the synths)")
     ap.add_argument("--epochs", type=int, default=None,
-                    help="--estimate / --decoders: training epochs (default: 40 / 4)")
-    ap.add_argument("--refine", type=int, default=8, help="--estimate: held-out notes refined (default: %(default)s)")
+                    help="--estimate / --decoders / --multi-task: training epochs (default: 40 / 4 / 40)")
+    ap.add_argument("--seeds", type=int, default=3, help="--multi-task: seeds (default: %(default)s)")
+    ap.add_argument("--profile", default="default", choices=("quick", "default", "full"),
+                    help="--multi-task: synth-presets' size (default: %(default)s)")
+    ap.add_argument("--refine", type=int, default=None,
+                    help="--estimate: held-out notes refined per synth (default: 8); --multi-task: held-out patches "
+                         "refined per synth (default: all)")
     ap.add_argument("--steps", type=int, default=200, help="--match: optimizer steps (default: %(default)s)")
     ap.add_argument("--restarts", type=int, default=6, help="--match: starting patches (default: %(default)s)")
     args = ap.parse_args()
@@ -88,6 +104,8 @@ def main() -> None:
         return estimation(args)
     if args.decoders:
         return decoders(args)
+    if args.multi_task:
+        return multi_task(args)
     n = int(args.seconds * args.sample_rate)
     audio_s = args.batch * args.seconds
     print(f"batch {args.batch} × {args.seconds:g} s at {args.sample_rate} Hz on {args.device}, "
@@ -154,7 +172,7 @@ def estimation(args) -> None:
 
     from dl4mir.lessons import LessonContext, synth_programming
 
-    budget = {"epochs": args.epochs or 40, "refine_notes": args.refine, "refine_steps": args.steps}
+    budget = {"epochs": args.epochs or 40, "refine_notes": args.refine or 8, "refine_steps": args.steps}
     with tempfile.TemporaryDirectory() as tmp:  # the lesson's functions, so the figures are the lesson's
         ctx = LessonContext(out_dir=Path(tmp), profile="default", show_progress=False)
         for synth in patches.SPACES:
@@ -203,6 +221,58 @@ def decoders(args) -> None:
                       f"error {r['f0_error_cents']:.1f} cents (RPA {r['f0_rpa']:.3f}), {r['n']} held-out notes, "
                       f"{r['train_s']:.0f} s training")
             print(f"  DDX7 / HpN MR-STFT: {d['ddx7']['mrstft'] / d['hpn']['mrstft']:.2f}")
+
+
+def multi_task(args) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from dl4mir.lessons import LessonContext, synth_programming
+
+    designs = synth_programming.DESIGNS
+    budget = {"epochs": args.epochs or 40, "refine_steps": args.steps}
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(args.seeds):
+            ctx = LessonContext(out_dir=Path(tmp), profile=args.profile, show_progress=False, seed=seed)
+            t0 = time.perf_counter()
+            scores, notes = synth_programming.multi_task(ctx, budget)
+            runs.append(scores)
+            print(f"seed {seed}: {scores['n_train']} training / {scores['n_test']} held-out notes, "
+                  f"{budget['epochs']} epochs, {time.perf_counter() - t0:.0f} s")
+            for key in ("mean", *designs):
+                r = scores[key]
+                per = ", ".join(f"{s} {v[key]['lsd_db']:.1f} dB (MAE {v[key]['param_mae']:.3f})"
+                                for s, v in scores["per_synth"].items())
+                size = f", {r['parameters'] / 1e6:.2f} M" if "parameters" in r else ""
+                print(f"  {'mean patch' if key == 'mean' else key:17s} LSD {r['lsd_db']:5.2f} dB "
+                      f"({r['lsd_log10_power_sq']:.2f}), MAE {r['param_mae']:.3f}{size}; {per}")
+        print(f"over {args.seeds} seeds (mean ± sd):")
+        for key in designs:
+            lsd = np.array([r[key]["lsd_db"] for r in runs])
+            paper = np.array([r[key]["lsd_log10_power_sq"] for r in runs])
+            print(f"  {key:17s} LSD {lsd.mean():.2f} ± {lsd.std():.2f} dB ({paper.mean():.2f} ± {paper.std():.2f})")
+        sep = np.array([r["separate-separate"]["lsd_db"] for r in runs])
+        for key in designs[1:]:
+            wins = int(np.sum(np.array([r[key]["lsd_db"] for r in runs]) < sep))
+            print(f"  {key} below separate-separate in {wins} of {args.seeds} seeds")
+        best = scores["best"]
+        lowered, before, after, seconds = [], [], [], 0.0
+        for synth, v in notes.items():  # one note per held-out patch: its middle pitch
+            pick = np.flatnonzero(v["f0_hz"] == np.unique(v["f0_hz"])[len(np.unique(v["f0_hz"])) // 2])[:args.refine]
+            sub = {k: (a[pick] if isinstance(a, np.ndarray) else a) for k, a in v.items()}
+            t0 = time.perf_counter()
+            r = synth_programming.refine(ctx, synth, sub, {**budget, "refine_notes": len(pick)})
+            seconds += time.perf_counter() - t0
+            b, a = np.array(r["before_db"]), np.array(r["after_db"])
+            before += list(b)
+            after += list(a)
+            lowered += list(a < b)
+            print(f"  refine {synth:15s} {len(b)} held-out patches: LSD {b.mean():.1f} → {a.mean():.1f} dB, "
+                  f"lowered on {np.mean(a < b):.0%}")
+        print(f"estimate ({best}, seed {args.seeds - 1}) + refine ({args.steps} steps) on {len(lowered)} held-out "
+              f"patches: LSD {np.mean(before):.1f} → {np.mean(after):.1f} dB, lowered on {np.mean(lowered):.0%}, "
+              f"{seconds / len(lowered):.1f} s per note")
 
 
 if __name__ == "__main__":

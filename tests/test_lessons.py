@@ -93,8 +93,28 @@ def test_answers_follow_the_numbers():
     assert "50% worse — NOT within" in text and "Only 50 steps" in text
 
 
-def test_synth_programming_lesson_compares_the_decoders(quick_run):
+def test_the_multi_task_answer_says_whether_the_paper_held():
+    from dl4mir.lessons import synth_programming
+
+    def scores(sep, js, jj):
+        per = {"mean": {"lsd_db": 25.0, "lsd_log10_power_sq": 8.0, "param_mae": 0.26}}
+        for d, v in zip(synth_programming.DESIGNS, (sep, js, jj)):
+            per[d] = {"lsd_db": v, "lsd_log10_power_sq": v / 4, "param_mae": 0.2}
+        return {"n_train": 600, "n_test": 200, **per, "per_synth": {"fm": per}}
+
+    text = synth_programming.answer_designs(scores(15.0, 14.0, 16.0))
+    assert "A joint encoder (joint-separate) beats separate models" in text and "14.0 against 15.0" in text
+    text = synth_programming.answer_designs(scores(13.0, 14.0, 16.0))
+    assert "did NOT hold here" in text and "fm 13.0 dB by separate-separate" in text
+
+
+def test_synth_programming_lesson_compares_the_designs_and_the_decoders(quick_run):
     d = _record(quick_run, "synth-programming")
+    mt = d["metrics"]["multi_task"]
+    assert set(mt["per_synth"]) == {"fm", "harmonic-noise", "subtractive"}
+    assert sum(v["n_test"] for v in mt["per_synth"].values()) == mt["n_test"] > 0
+    for design in ("separate-separate", "joint-separate", "joint-joint"):
+        assert d["headline"][f"{design}_lsd_db"] == mt[design]["lsd_db"] > 0
     dec = d["metrics"]["decoders"]
     assert dec["hpn"]["parameters"] >= 8 * dec["ddx7"]["parameters"]
     assert dec["ddx7"]["n"] > 0 and dec["ddx7"]["steps"] == dec["hpn"]["steps"]
