@@ -13,7 +13,7 @@ from dl4mir.errors import ConfigError, ParameterError
 from dl4mir.features import spectral as F
 from dl4mir.synth import fm as FM
 from dl4mir.synth import patches
-from dl4mir.synth.dsp import framewise_fir
+from dl4mir.synth.dsp import framewise_fir, phase_cycles
 from dl4mir.synth.envelopes import adsr
 from dl4mir.synth.harmonic_noise import filtered_noise, harmonic
 from dl4mir.synth.subtractive import lowpass, oscillator
@@ -51,6 +51,23 @@ def test_float32_fm_keeps_its_pitch_exact_over_four_seconds():
     t = np.arange(n) / SR
     f0 = float(np.float32(1000.3))  # the frequency float32 can hold
     assert np.abs(y[0].numpy() - np.sin(2 * np.pi * f0 * t)).max() < 1e-5  # a float32 phase sum drifts by ~1e-2
+
+
+def test_a_steady_pitchs_phase_is_the_summed_phase():
+    """The block-wise phase of a steady pitch (f0 of shape (B,)) equals the float64 running sum, over 4 s, with
+    ratios (0.5 included) and a start phase, to 1e-6 cycles in float32; its gradients are right across blocks."""
+    f0 = torch.tensor([110.0, 440.0, 7321.3])
+    ratio = torch.tensor([[1, 0.5, 3.0], [1, 2, 7.0], [0.5, 1, 1.0]])
+    start = torch.rand(3, 3, generator=torch.Generator().manual_seed(0))
+    n = 4 * SR + 17
+    summed = phase_cycles(f0[:, None].expand(-1, n), SR, ratio=ratio, start=start)
+    steady = phase_cycles(f0, SR, ratio=ratio, start=start, n_samples=n)
+    assert steady.dtype == torch.float32 and steady.shape == (3, 3, n) and 0 <= steady.min() and steady.max() < 1
+    gap = (summed - steady.double()).abs()
+    assert torch.minimum(gap, 1 - gap).max() < 1e-6
+    f, r = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in ([900.0, 1300.0], [[1.0, 0.5], [2.0, 3.0]]))
+    assert torch.autograd.gradcheck(lambda f, r: torch.sin(2 * math.pi * phase_cycles(f, SR, ratio=r, n_samples=150)),
+                                    (f, r))
 
 
 def sustained_pitch(y: np.ndarray) -> float:

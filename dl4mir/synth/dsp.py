@@ -31,20 +31,48 @@ def upsample(control: torch.Tensor, n_samples: int) -> torch.Tensor:
     return F.interpolate(flat, size=n_samples, mode="linear", align_corners=True).reshape(*lead, n_samples)
 
 
+STEADY_BLOCK = 64  # samples per block of a steady pitch's phase (see phase_cycles)
+
+
 def phase_cycles(f0_hz: torch.Tensor, sample_rate: float, *, ratio: torch.Tensor | None = None,
-                 start: torch.Tensor | None = None) -> torch.Tensor:
+                 start: torch.Tensor | None = None, n_samples: int | None = None) -> torch.Tensor:
     """``(B, n)`` instantaneous frequencies → ``(B, n)`` phase in cycles, 0 at the first sample, accumulated in
     float64 and wrapped to [0, 1) (so a 4 s note keeps its pitch exact: float32 would drift), returned in float64;
     its gradient reaches ``f0_hz`` through the sum.  ``ratio`` ``(B, K)``: the phases ``(B, K, n)`` of ``K``
     partials at those multiples of f0, from one sum (the phase of ``r·f0`` is ``r`` times the phase of f0).
     ``start`` ``(B,)`` or ``(B, K)``: the phase at the first sample instead of 0 (a stream continuing its last
-    block: :func:`next_phase`)."""
+    block: :func:`next_phase`).
+
+    A steady pitch, ``f0_hz`` ``(B,)`` with ``n_samples``, is cheaper and as exact: the phase at sample
+    ``64·a + b`` is ``frac(inc·64·a) + frac(inc·b)``, both wrapped in float64 on the small grids of ``a`` and
+    ``b`` and summed in f0's dtype (each term in [0, 1): error below 1e-6 cycles in float32, with no
+    accumulation), so the per-sample work is one addition instead of a float64 sum, product and floor."""
+    if f0_hz.ndim == 1:
+        if n_samples is None:
+            raise ValueError("a steady pitch (f0_hz of shape (B,)) needs n_samples")
+        return _steady_phase(f0_hz, sample_rate, ratio=ratio, start=start, n_samples=n_samples)
     increments = f0_hz.to(torch.float64) / sample_rate
     cycles = torch.cumsum(increments, dim=-1) - increments  # exclusive: sample 0 has phase 0
     if ratio is not None:
         cycles = cycles[:, None, :] * ratio.to(torch.float64)[:, :, None]
     if start is not None:
         cycles = cycles + start.to(torch.float64)[..., None]
+    return cycles - torch.floor(cycles)
+
+
+def _steady_phase(f0_hz, sample_rate, *, ratio, start, n_samples: int) -> torch.Tensor:
+    inc = f0_hz.to(torch.float64) / sample_rate  # (B,) cycles per sample
+    if ratio is not None:
+        inc = inc[:, None] * ratio.to(torch.float64)  # (B, K)
+    blocks = -(-n_samples // STEADY_BLOCK)
+    grid = dict(dtype=torch.float64, device=f0_hz.device)
+    coarse = inc[..., None] * (torch.arange(blocks, **grid) * STEADY_BLOCK)  # (..., blocks)
+    if start is not None:
+        coarse = coarse + start.to(torch.float64)[..., None]
+    fine = inc[..., None] * torch.arange(STEADY_BLOCK, **grid)  # (..., STEADY_BLOCK)
+    coarse, fine = (v - torch.floor(v) for v in (coarse, fine))
+    cycles = coarse.to(f0_hz.dtype)[..., :, None] + fine.to(f0_hz.dtype)[..., None, :]  # in [0, 2)
+    cycles = cycles.flatten(-2)[..., :n_samples]
     return cycles - torch.floor(cycles)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from dl4mir.errors import ParameterError
-from dl4mir.synth.dsp import as_signal, phase_cycles
+from dl4mir.synth.dsp import as_signal, phase_cycles, upsample
 
 # operator → the operators that modulate it (DX7 numbering from 1); the carriers are those no operator feeds
 ALGORITHMS = {
@@ -74,8 +74,11 @@ def fm(*, f0_hz, ratios: torch.Tensor, levels: torch.Tensor, sample_rate: float,
                              f"levels {tuple(levels.shape)}")
     dtype = levels.dtype
     f0 = as_signal(f0_hz, n_samples, like=levels)  # (B, n)
-    level = torch.stack([as_signal(levels[:, k], n_samples, like=levels) for k in range(K)], dim=1)  # (B, K, n)
-    cycles = phase_cycles(f0, sample_rate, ratio=ratios, start=phase)  # (B, K, n) float64, wrapped
+    level = (levels[..., None].expand(-1, -1, n_samples) if levels.ndim == 2  # (B, K, n)
+             else levels if levels.shape[-1] == n_samples else upsample(levels, n_samples))
+    f0_hz = torch.as_tensor(f0_hz, dtype=dtype, device=levels.device)
+    steady = f0_hz.expand(len(levels)) if f0_hz.ndim <= 1 else f0  # a steady pitch's phase is cheaper
+    cycles = phase_cycles(steady, sample_rate, ratio=ratios, start=phase, n_samples=n_samples)  # (B, K, n), wrapped
     freq = f0.amax(dim=1)[:, None] * ratios  # (B, K) each operator's highest frequency in the note
     peak = level.amax(dim=2)  # (B, K) each operator's highest level in the note
     nyquist = sample_rate / 2

@@ -30,7 +30,8 @@ def harmonic(*, f0_hz, amplitude, distribution: torch.Tensor, sample_rate: float
     f0 = torch.as_tensor(f0_hz, dtype=dtype, device=distribution.device)
     steady = f0.ndim <= 1 and distribution.ndim == 2  # one pitch and one spectrum per note: per-row weights
     f0_signal = as_signal(f0, n_samples, like=distribution)
-    theta = (2 * torch.pi * phase_cycles(f0_signal, sample_rate, start=phase)).to(dtype)  # wrapped: exact in float32 too
+    cycles = phase_cycles(f0.expand(B) if f0.ndim <= 1 else f0_signal, sample_rate, start=phase, n_samples=n_samples)
+    theta = (2 * torch.pi * cycles).to(dtype)  # wrapped: exact in float32 too
     two_cos = 2 * torch.cos(theta)
     pitch = f0.expand(B)[:, None] if steady else f0_signal
 
@@ -41,13 +42,17 @@ def harmonic(*, f0_hz, amplitude, distribution: torch.Tensor, sample_rate: float
     out = torch.zeros_like(theta)
     norm = torch.zeros_like(pitch) if steady else torch.zeros_like(theta)
     for first in range(1, H + 1, ANCHOR):
+        # previous, current hold sign_p · sin((k−2)θ), sign_c · sin((k−1)θ): one fused multiply-add per step,
+        # previous + v · 2cos θ · current with v = −sign_p / sign_c, is −sign_p · sin(kθ)
         previous, current = torch.sin((first - 1) * theta), torch.sin(first * theta)
+        sign_p = sign_c = 1.0
         for k in range(first, min(H, first + ANCHOR - 1) + 1):
             if k > first:
-                previous, current = current, two_cos * current - previous
+                previous, current = current, torch.addcmul(previous, two_cos, current, value=-sign_p / sign_c)
+                sign_p, sign_c = sign_c, -sign_p
             w = weight(k)
             norm = norm + w
-            out.addcmul_(w, current)  # in place: autograd keeps w and current, never out
+            out.addcmul_(w * sign_c, current)  # in place: autograd keeps w and current, never out
     return as_signal(amplitude, n_samples, like=distribution) * out / norm.clamp_min(1e-7)
 
 

@@ -37,8 +37,10 @@ def oscillator(*, f0_hz, saw_level, pulse_level, pulse_width, sample_rate: float
     """``(B, n_samples)``: ``saw_level`` × sawtooth + ``pulse_level`` × pulse, low for ``pulse_width`` of each
     cycle (0.5: a square wave in ±1), both without DC.  Controls ``(B,)`` or ``(B, frames | n)``."""
     like = torch.empty(0, dtype=dtype, device=torch.as_tensor(saw_level).device)
-    f0 = as_signal(f0_hz, n_samples, like=like)
-    cycles = phase_cycles(f0, sample_rate).to(dtype)
+    steady = torch.as_tensor(f0_hz, dtype=dtype, device=like.device)
+    f0 = as_signal(steady, n_samples, like=like)
+    steady = steady.expand(len(f0)) if steady.ndim <= 1 else f0  # a steady pitch's phase is cheaper
+    cycles = phase_cycles(steady, sample_rate, n_samples=n_samples).to(dtype)
     dt = f0 / sample_rate
     width = as_signal(pulse_width, n_samples, like=like)
     shifted = cycles - width
