@@ -132,7 +132,11 @@ def framewise_fir(x: torch.Tensor, magnitudes: torch.Tensor, *, hop: int = FILTE
     n_fft = 1 << math.ceil(math.log2(hop + ir_length - 1))
     blocks = F.pad(x, (0, frames * hop - n)).reshape(B, frames, hop)
     y = torch.fft.irfft(torch.fft.rfft(blocks, n=n_fft) * torch.fft.rfft(ir, n=n_fft), n=n_fft)  # (B, frames, n_fft)
-    total = (frames - 1) * hop + n_fft
-    out = F.fold(y.transpose(1, 2), output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop))
+    # overlap-add: block f's output starts at f·hop; cut into hop-long pieces, piece j lands on frame f + j
+    pieces = -(-n_fft // hop)
+    y = F.pad(y, (0, pieces * hop - n_fft)).reshape(B, frames, pieces, hop)
+    out = y.new_zeros(B, frames + pieces - 1, hop)
+    for j in range(pieces):
+        out[:, j:j + frames] += y[:, :, j]
     delay = ir_length // 2
-    return out.reshape(B, total)[:, delay: delay + n]
+    return out.reshape(B, -1)[:, delay: delay + n]

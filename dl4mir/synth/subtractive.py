@@ -21,7 +21,7 @@ import math
 
 import torch
 
-from dl4mir.synth.dsp import as_signal, framewise_fir, phase_cycles, poly_blep
+from dl4mir.synth.dsp import FILTER_HOP, as_signal, framewise_fir, phase_cycles, poly_blep, upsample
 
 Q_MIN, Q_MAX = 1 / math.sqrt(2), 8.0
 FILTER_BINS = 129  # gains from 0 Hz to Nyquist per response: 256-sample impulse responses
@@ -45,9 +45,9 @@ def oscillator(*, f0_hz, saw_level, pulse_level, pulse_width, sample_rate: float
     width = as_signal(pulse_width, n_samples, like=like)
     shifted = cycles - width
     shifted = shifted - torch.floor(shifted)
-    pulse = saw(cycles, dt) - saw(shifted, dt)  # 2w − 2 for w of each cycle, 2w for the rest: zero mean
-    return as_signal(saw_level, n_samples, like=like) * saw(cycles, dt) + as_signal(
-        pulse_level, n_samples, like=like) * pulse
+    rising = saw(cycles, dt)
+    pulse = rising - saw(shifted, dt)  # 2w − 2 for w of each cycle, 2w for the rest: zero mean
+    return as_signal(saw_level, n_samples, like=like) * rising + as_signal(pulse_level, n_samples, like=like) * pulse
 
 
 def lowpass_response(cutoff_hz: torch.Tensor, resonance: torch.Tensor, *, sample_rate: float,
@@ -69,12 +69,14 @@ def lowpass_response(cutoff_hz: torch.Tensor, resonance: torch.Tensor, *, sample
     return (num.abs() / den.abs()).to(cutoff_hz.dtype)
 
 
-def lowpass(x: torch.Tensor, *, cutoff_hz, resonance, sample_rate: float, frames: int | None = None
-            ) -> torch.Tensor:
+def lowpass(x: torch.Tensor, *, cutoff_hz, resonance, sample_rate: float) -> torch.Tensor:
     """``x`` ``(B, n)`` through the resonant low-pass; ``cutoff_hz`` and ``resonance`` ``(B,)`` or ``(B, frames)``
     (a constant control is one frame)."""
     cutoff = torch.as_tensor(cutoff_hz, dtype=x.dtype, device=x.device)
     cutoff = cutoff[:, None] if cutoff.ndim == 1 else cutoff
     res = torch.as_tensor(resonance, dtype=x.dtype, device=x.device)
     res = (res[:, None] if res.ndim == 1 else res).expand_as(cutoff)
+    frames = math.ceil(x.shape[1] / FILTER_HOP)
+    if cutoff.shape[1] > frames:  # a response per filter update, not per control frame
+        cutoff, res = upsample(cutoff, frames), upsample(res, frames)
     return framewise_fir(x, lowpass_response(cutoff, res, sample_rate=sample_rate))
