@@ -236,7 +236,7 @@ def multi_task(args) -> None:
         for seed in range(args.seeds):
             ctx = LessonContext(out_dir=Path(tmp), profile=args.profile, show_progress=False, seed=seed)
             t0 = time.perf_counter()
-            scores, notes = synth_programming.multi_task(ctx, budget)
+            scores, notes, _ = synth_programming.multi_task(ctx, budget)
             runs.append(scores)
             print(f"seed {seed}: {scores['n_train']} training / {scores['n_test']} held-out notes, "
                   f"{budget['epochs']} epochs, {time.perf_counter() - t0:.0f} s")

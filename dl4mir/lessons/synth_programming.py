@@ -9,7 +9,7 @@ one loop on every synth's notes at once, scored by the log-spectral distance bet
 note rendered from the predicted patch (in dB and in the paper's definition, against guessing each synth's
 training-mean patch) and by parameter error; then estimate + refine (gradient descent through the synth on the
 MR-STFT loss) from the best design's estimate on a few held-out notes; then a sound no synth made — a violin note
-of ``instruments`` — matched by each synth;
+of ``instruments`` — matched by each synth, starting from the estimator's patch;
 then DDX7 (a 0.33 M-parameter causal TCN playing a 6-operator FM patch) against DDSP's 4.3 M-parameter
 harmonic-plus-noise decoder, both trained for the same steps to play the violin notes from their own pitch and
 loudness, scored on held-out notes and timed as live instruments.
@@ -25,6 +25,7 @@ from dl4mir.report import plots
 from dl4mir.synth import patches
 from dl4mir.synth.matching import match, render_units
 from dl4mir.train.data import prepare, prepare_controls
+from dl4mir.train.predict import patch_units
 from dl4mir.train.resynthesis import evaluate_decoder, realtime_factor, render_curves
 
 ESTIMATORS = ("synth-estimator-mlp", "synth-estimator")  # estimate()'s; bench_synth_programming.py adds the VAE, flow
@@ -81,15 +82,16 @@ def _scores(target, audio, units, truth) -> dict:
             "param_mae": float(np.abs(units - truth).mean())}
 
 
-def multi_task(ctx, budget: dict, *, designs=DESIGNS) -> tuple[dict, dict]:
+def multi_task(ctx, budget: dict, *, designs=DESIGNS) -> tuple[dict, dict, callable]:
     """Faronbi et al.'s ``designs`` trained on every synth's notes at once (task ``synth-params``, the same split
-    as the single-synth tasks), scored per synth and over all held-out notes: ``(scores, held-out notes per synth)``,
-    the second what :func:`refine` starts from (with the best design's predictions under ``"estimate"``)."""
+    as the single-synth tasks), scored per synth and over all held-out notes: ``(scores, held-out notes per synth,
+    estimate)``, the second what :func:`refine` starts from (with the best design's predictions under
+    ``"estimate"``), the third the best design as ``estimate(y, sr, synth) → patch`` for any sound."""
     data = prepare("synth-params", profile=ctx.profile, show_progress=ctx.show_progress)
     test, train = data.rows("test"), data.rows("train")
     synth_of, truth = data.y[:, 0].long().numpy(), data.y[:, 1:].numpy()
     synths, sizes = data.norm["synths"], data.norm["synth_n_params"]
-    notes, out = {}, {"n_train": int(len(train)), "n_test": int(len(test)), "per_synth": {}}
+    notes, models, out = {}, {}, {"n_train": int(len(train)), "n_test": int(len(test)), "per_synth": {}}
     for k, (synth, n) in enumerate(zip(synths, sizes)):
         rows = test[synth_of[test] == k]
         f0, note = data.labels["f0_hz"][rows], data.labels["note_s"][rows]
@@ -101,7 +103,7 @@ def multi_task(ctx, budget: dict, *, designs=DESIGNS) -> tuple[dict, dict]:
     for design in designs:
         trained = ctx.train("synth-estimator", data, epochs=budget["epochs"], lr=1e-3, export="none",
                             tag=f"synth-estimator-{design}", training={"batch_size": 32}, multi_task=design)
-        model = trained.model.eval()
+        models[design] = model = trained.model.eval()
         for synth, n in zip(synths, sizes):
             v = notes[synth]
             v[design] = pred = model.params(data.X[v["rows"]], synth).numpy()
@@ -116,7 +118,11 @@ def multi_task(ctx, budget: dict, *, designs=DESIGNS) -> tuple[dict, dict]:
     out["best"] = best = min(designs, key=lambda d: out[d]["lsd_db"])
     for v in notes.values():
         v["estimate"] = v[best]
-    return out, notes
+    model = models[best]
+
+    def estimate(y, sr, synth):
+        return patches.denormalize(patch_units(model, data.feature_spec, data.norm, y, sr, synth=synth), synth)
+    return out, notes, estimate
 
 
 def refine(ctx, synth: str, notes: dict, budget: dict) -> dict:
@@ -142,17 +148,20 @@ def violin_clip(ctx):
     return min(clips, key=lambda c: (abs(c.labels["midi"] - 69), c.labels.get("dynamics") != "mf"))
 
 
-def violin(ctx, budget: dict) -> dict:
-    """The violin note's first second (:func:`violin_clip`), matched by each synth from random patches."""
+def violin(ctx, budget: dict, estimate=None) -> dict:
+    """The violin note's first second (:func:`violin_clip`), matched by each synth from random patches and, with
+    ``estimate`` (``(y, sr, synth) → patch``, :func:`multi_task`'s), from the estimator's patch among them."""
     clip = violin_clip(ctx)
     y, _ = clip.load(sr=SR)
     y = np.asarray(y[:SR], dtype=np.float32)
     ctx.wav("violin_target", y, SR, f"the violin note to match ({clip.clip_id})")
-    out = {"clip": clip.clip_id}
+    out = {"clip": clip.clip_id, "restarts": budget["restarts"]}
     for synth in patches.SPACES:
+        init = estimate(y, SR, synth) if estimate else None
         m = match(y, synth=synth, sr=SR, f0_hz=float(clip.labels["f0_hz"]), note_s=0.9, steps=budget["match_steps"],
-                  restarts=budget["restarts"], seed=ctx.seed)
-        out[synth] = {"start_db": m.lsd_start["lsd_db"], "lsd_db": m.lsd_end["lsd_db"], "patch": m.patch}
+                  restarts=budget["restarts"], init=init, seed=ctx.seed)
+        out[synth] = {"start_db": m.lsd_start["lsd_db"], "lsd_db": m.lsd_end["lsd_db"], "patch": m.patch,
+                      "estimated_db": m.lsd_init["lsd_db"] if init else None}
         ctx.wav(f"violin_by_{synth}", m.audio, SR, f"the violin note matched by {synth} (LSD {m.lsd_end['lsd_db']:.1f} dB)")
     return out
 
@@ -180,9 +189,9 @@ def decoders(ctx, budget: dict, *, data: str | None = None, clips: str = "instru
 
 def run(ctx) -> dict:
     budget = per_profile(SYNTH_PROGRAMMING, ctx.profile)
-    designs, notes = multi_task(ctx, budget)
+    designs, notes, estimate = multi_task(ctx, budget)
     refined = {synth: refine(ctx, synth, notes[synth], budget) for synth in patches.SPACES}
-    matched = violin(ctx, budget)
+    matched = violin(ctx, budget, estimate)
     decoded = decoders(ctx, budget)
     plots.grouped_bars(
         ctx.figure("estimators", "Log-spectral distance between held-out notes and the notes rendered from the "
@@ -266,9 +275,15 @@ def answer(designs: dict, refined: dict, matched: dict, h: dict, decoded: dict) 
              f"{h['refine_lowered']:.0%} of the notes tried ("
              + ", ".join(f"{s} {np.mean(v['before_db']):.1f} → {np.mean(v['after_db']):.1f} dB" for s, v in refined.items())
              + "). ")
-    best = min((s for s in matched if s != "clip"), key=lambda s: matched[s]["lsd_db"])
+    best = min(patches.SPACES, key=lambda s: matched[s]["lsd_db"])
     text += (f"A violin note, which no synth made, is matched best by {best} (LSD {matched[best]['lsd_db']:.1f} dB; "
-             + ", ".join(f"{s} {matched[s]['lsd_db']:.1f}" for s in patches.SPACES) + " dB). ")
+             + ", ".join(f"{s} {matched[s]['lsd_db']:.1f}" for s in patches.SPACES) + " dB, searching from "
+             + (f"the estimator's patch and {matched['restarts'] - 1} random ones" if matched[best]["estimated_db"]
+                is not None else f"{matched['restarts']} random patches"))
+    if matched[best]["estimated_db"] is not None:
+        text += ("; the estimator's own patches, before refinement: "
+                 + ", ".join(f"{s} {matched[s]['estimated_db']:.1f}" for s in patches.SPACES) + " dB")
+    text += "). "
     worse = [s for s in patches.SPACES if matched[s]["lsd_db"] > matched[s]["start_db"]]
     if worse:
         text += (f"Matching made {', '.join(worse)} WORSE than its best random start by this measure (it minimizes "

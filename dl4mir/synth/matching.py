@@ -33,6 +33,7 @@ class Match:
     lsd_end: dict
     seconds: float
     loss_curve: list = field(default_factory=list)  # the kept restart's MR-STFT loss, every 10 steps
+    lsd_init: dict | None = None  # ``init``'s distances to the target, when it was given (an estimator's guess)
 
 
 def _logit(u):
@@ -97,12 +98,13 @@ def match(target: np.ndarray, *, synth: str, sr: int, f0_hz: float, note_s: floa
         final = render(z, level_db).numpy()
     ends = [_distances(y, a, sr) for a in final]
     best = int(np.argmin([d["mrstft"] for d in ends]))
-    start = min((_distances(y, a, sr) for a in first), key=lambda d: d["mrstft"])
+    starting = [_distances(y, a, sr) for a in first]
+    start = min(starting, key=lambda d: d["mrstft"])
     unit = torch.sigmoid(z[best]).detach().numpy()
     patch = patches.validate(patches.denormalize(unit, synth), synth)
     return Match(patch={k: patch[k] for k in names}, gain_db=float(level_db[best, 0].detach()), audio=final[best], f0_hz=f0_hz,
                  note_s=note_s, lsd_start=start, lsd_end=ends[best], seconds=time.perf_counter() - t0,
-                 loss_curve=curve)
+                 loss_curve=curve, lsd_init=starting[0] if init is not None else None)
 
 
 def render_units(synth: str, units, *, f0_hz, note_s, sr: int, n_samples: int, seed: int = 0,

@@ -195,13 +195,20 @@ def estimate_patch(export_dir: str | os.PathLike, y: np.ndarray, sr: int, *,
     synth = synth or own[0]
     if synth not in own:
         raise ConfigError(f"{export_dir} was trained on {', '.join(own)} patches, not {synth!r}")
-    spec = replace(FeatureSpec.parse(meta["feature_spec"]), offset_s=0.0)
+    spec = FeatureSpec.parse(meta["feature_spec"])
+    return synth, patch_units(model, spec, meta["norm"], y, sr, synth=synth if multi else None)
+
+
+def patch_units(model, spec: FeatureSpec, norm: dict, y: np.ndarray, sr: int, *, synth: str | None = None
+                ) -> np.ndarray:
+    """A trained synth estimator's point in the unit cube for mono ``y`` at ``sr``, read as it was trained
+    (``spec``, ``norm``: its data's), from the first window of its length; ``synth`` for a multi-task model."""
+    spec = replace(spec, offset_s=0.0)
     window = int(round(float(spec.duration_s) * spec.sr))
     x = prepare_input(fit_to_length(resample(np.asarray(y, dtype=np.float32), orig_sr=sr, target_sr=spec.sr),
-                                    length=window), spec, meta["norm"])
+                                    length=window), spec, norm)
     with torch.no_grad():
-        unit = model.params(x[None], synth if multi else None)[0].numpy()
-    return synth, unit
+        return model.params(x[None], synth)[0].numpy()
 
 
 def real_guitar_report(model: torch.nn.Module, meta: dict, folder: str | os.PathLike) -> dict:
