@@ -38,7 +38,9 @@ decoder, each trained on every synth's notes of ``synth-presets`` (``--profile``
 the mean LSD over all of them (dB, and Faronbi et al.'s mean squared log10-power difference) and per synth, with
 parameter MAE; mean ± standard deviation over the seeds.  Then estimate + refine (``--steps`` of gradient descent
 through the synth from the best design's estimate, one start) on one note (MIDI 60, or the middle pitch) of every
-held-out patch (the first ``--refine`` per synth): LSD before / after, the share it lowered, seconds per note.
+held-out patch (the first ``--refine`` per synth): LSD before / after, the share it lowered, seconds per note;
+then sounds no synth made (three guitar-fx clean notes, violin, flute and trumpet A4 of ``instruments``, their first
+second) estimated by the best design and refined through each synth: LSD of the estimate and of the match.
 """
 from __future__ import annotations
 
@@ -51,6 +53,8 @@ import torch
 from dl4mir.synth import patches
 
 ESTIMATORS = ("synth-estimator-mlp", "synth-estimator-vae", "synth-estimator-flow", "synth-estimator")
+DECODER_SOURCES = [("instruments", "instrument=Violin"), ("instruments", "instrument=Flute"),
+                   ("instruments", "instrument=Trumpet in C"), ("guitar-fx", "effect=clean")]
 
 
 def batch_params(synth: str, batch: int, device: str, grad: bool) -> dict[str, torch.Tensor]:
@@ -90,6 +94,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None,
                     help="--estimate / --decoders / --multi-task: training epochs (default: 40 / 4 / 40)")
     ap.add_argument("--seeds", type=int, default=3, help="--multi-task: seeds (default: %(default)s)")
+    ap.add_argument("--source", action="append", default=[], metavar="DATA:KEY=VALUE",
+                    help="--decoders: the notes to train on, repeatable, e.g. instruments:instrument=Violin "
+                         "(default: violin, flute, trumpet of instruments and guitar-fx's clean notes)")
     ap.add_argument("--profile", default="default", choices=("quick", "default", "full"),
                     help="--multi-task: synth-presets' size (default: %(default)s)")
     ap.add_argument("--refine", type=int, default=None,
@@ -208,8 +215,7 @@ def decoders(args) -> None:
         print(f"  {name:5s} {n / 1e6:5.2f} M parameters: whole {whole:.4f} ({1 / whole:.0f}× realtime), "
               f"32 ms blocks {b32:.3f}, 256 ms blocks {b256:.3f}")
     budget = {"decoder_epochs": args.epochs or 4, "decoder_notes": None}
-    sources = (("instruments", "instrument=Violin"), ("instruments", "instrument=Flute"),
-               ("instruments", "instrument=Trumpet in C"), ("guitar-fx", "effect=clean"))
+    sources = [tuple(v.split(":", 1)) for v in args.source] if args.source else DECODER_SOURCES
     with tempfile.TemporaryDirectory() as tmp:
         ctx = LessonContext(out_dir=Path(tmp), profile="default", show_progress=False)
         for data, clips in sources:
@@ -236,7 +242,7 @@ def multi_task(args) -> None:
         for seed in range(args.seeds):
             ctx = LessonContext(out_dir=Path(tmp), profile=args.profile, show_progress=False, seed=seed)
             t0 = time.perf_counter()
-            scores, notes, _ = synth_programming.multi_task(ctx, budget)
+            scores, notes, estimate = synth_programming.multi_task(ctx, budget)
             runs.append(scores)
             print(f"seed {seed}: {scores['n_train']} training / {scores['n_test']} held-out notes, "
                   f"{budget['epochs']} epochs, {time.perf_counter() - t0:.0f} s")
@@ -273,6 +279,30 @@ def multi_task(args) -> None:
         print(f"estimate ({best}, seed {args.seeds - 1}) + refine ({args.steps} steps) on {len(lowered)} held-out "
               f"patches: LSD {np.mean(before):.1f} → {np.mean(after):.1f} dB, lowered on {np.mean(lowered):.0%}, "
               f"{seconds / len(lowered):.1f} s per note")
+        foreign(ctx, estimate, args)
+
+
+def foreign(ctx, estimate, args) -> None:
+    """Sounds no synth made — guitar-fx clean notes and instruments notes, the first second at 16 kHz — estimated
+    by the best design and refined through each synth (``--steps``, one start): LSD of the estimate and after."""
+    from dl4mir.synth.matching import match
+
+    picks = [("guitar-fx", lambda c: c.labels["effect"] == "clean" and c.labels["pickup"] == "Middle"
+              and c.labels["fret"] in (3, 10, 17)),
+             ("instruments", lambda c: c.labels["instrument"] in ("Violin", "Flute", "Trumpet in C")
+              and c.labels["midi"] == 69 and c.labels.get("dynamics") == "mf")]
+    print(f"sounds no synth made, estimated by the best design then refined ({args.steps} steps): LSD dB")
+    for data, keep in picks:
+        clips = [c for c in ctx.dataset(data).clips if keep(c)][:3]
+        for clip in clips:
+            y, _ = clip.load(sr=16000)
+            y = np.asarray(y[:16000], dtype=np.float32)
+            row = []
+            for synth in patches.SPACES:
+                m = match(y, synth=synth, sr=16000, f0_hz=float(clip.labels["f0_hz"]), note_s=0.9, steps=args.steps,
+                          restarts=1, init=estimate(y, 16000, synth), seed=0)
+                row.append(f"{synth} {m.lsd_init['lsd_db']:5.1f} → {m.lsd_end['lsd_db']:5.1f}")
+            print(f"  {data} {clip.clip_id:40s} " + "   ".join(row))
 
 
 if __name__ == "__main__":
