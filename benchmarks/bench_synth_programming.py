@@ -30,7 +30,9 @@ them): realtime factor (compute time / audio time) of decoder + synth for a 4 s 
 in 32 ms and 256 ms blocks (the DDX7 paper's two cases), batch 1, on the CPU threads torch has; then the
 ``synth-programming`` lesson's ``decoders`` with ``--epochs`` passes (the same steps for both) on violin, flute
 and trumpet notes of ``instruments`` (the paper's URMP subset) and on guitar-fx's clean notes: held-out MR-STFT
-distance, loudness error (dB), f0 error (cents, re-tracked with swift-f0), parameters, training seconds.
+distance, loudness error (dB), f0 error (cents, re-tracked with swift-f0), parameters, training seconds;
+``--patch-search`` also trains DDX7 with each patch of ``dl4mir.models.ddx7.PATCHES``, chooses one per source by
+the validation notes' MR-STFT distance and scores it on the held-out notes.
 
 ``--multi-task``: the ``synth-programming`` lesson's ``multi_task`` with ``--epochs`` (default 40) for each of
 ``--seeds`` seeds: separate encoders and decoders, a joint encoder with a decoder per synth, a joint encoder and
@@ -94,6 +96,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None,
                     help="--estimate / --decoders / --multi-task: training epochs (default: 40 / 4 / 40)")
     ap.add_argument("--seeds", type=int, default=3, help="--multi-task: seeds (default: %(default)s)")
+    ap.add_argument("--patch-search", action="store_true",
+                    help="--decoders: also train DDX7 with each patch of dl4mir.models.ddx7.PATCHES and choose one "
+                         "per source on its validation notes (default: the default patch only)")
     ap.add_argument("--source", action="append", default=[], metavar="DATA:KEY=VALUE",
                     help="--decoders: the notes to train on, repeatable, e.g. instruments:instrument=Violin "
                          "(default: violin, flute, trumpet of instruments and guitar-fx's clean notes)")
@@ -227,6 +232,29 @@ def decoders(args) -> None:
                       f"error {r['f0_error_cents']:.1f} cents (RPA {r['f0_rpa']:.3f}), {r['n']} held-out notes, "
                       f"{r['train_s']:.0f} s training")
             print(f"  DDX7 / HpN MR-STFT: {d['ddx7']['mrstft'] / d['hpn']['mrstft']:.2f}")
+            if args.patch_search:
+                patch_search(ctx, budget, data, clips, d["hpn"]["mrstft"])
+
+
+def patch_search(ctx, budget: dict, data: str, clips: str, hpn_mrstft: float) -> None:
+    """DDX7 with each of ``dl4mir.models.ddx7.PATCHES`` for the same epochs; the patch is chosen by the validation
+    notes' MR-STFT distance (DDX7 picks one per instrument), then scored on the held-out ones."""
+    from dl4mir.lessons.synth_programming import DECODER_CROP, SR
+    from dl4mir.models.ddx7 import PATCHES
+    from dl4mir.train.data import prepare_controls
+    from dl4mir.train.resynthesis import evaluate_decoder
+
+    notes = prepare_controls(data, sr=SR, crop_samples=DECODER_CROP, control_rate_hz=250.0, clips=clips,
+                             profile="default", show_progress=False)
+    scores = {}
+    for key, ratios in PATCHES.items():
+        model = ctx.train("ddx7", notes, epochs=budget["decoder_epochs"], lr=3e-3, export="none",
+                          training={"batch_size": 8}, crop_samples=DECODER_CROP, ratios=ratios).model
+        scores[key] = (evaluate_decoder(model, notes, split="val")["mrstft"], evaluate_decoder(model, notes)["mrstft"])
+        print(f"  patch {key:14s} validation MR-STFT {scores[key][0]:.3f}, held-out {scores[key][1]:.3f}")
+    best = min(scores, key=lambda k: scores[k][0])
+    print(f"  chosen on validation: {best}, held-out MR-STFT {scores[best][1]:.3f} = {scores[best][1] / hpn_mrstft:.2f}"
+          " × HpN's")
 
 
 def multi_task(args) -> None:

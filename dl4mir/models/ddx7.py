@@ -25,6 +25,17 @@ from dl4mir.synth import fm
 from dl4mir.synth.dsp import causal_upsample, next_phase
 
 
+# Patches to choose from per instrument (DDX7 picks one per instrument): frequency ratios of algorithm 2x3's
+# operators 1…6.  Measured on instruments' notes after 4 epochs (BENCHMARKS.md): the first is the best or near it
+# on violin, flute and trumpet; the old default, the last, was 1.2–1.8× worse.
+PATCHES = {
+    "1-1-1|1-3-14": (1.0, 1.0, 1.0, 1.0, 3.0, 14.0),
+    "1-1-1|2-3-14": (1.0, 1.0, 1.0, 2.0, 3.0, 14.0),
+    "1-3-14|1-1-1": (1.0, 3.0, 14.0, 1.0, 1.0, 1.0),
+    "1-1-1|1-2-3": (1.0, 1.0, 1.0, 1.0, 2.0, 3.0),
+}
+
+
 @dataclass
 class DDX7Config:
     sample_rate: int = 16000
@@ -34,8 +45,10 @@ class DDX7Config:
     n_blocks: int = 5  # dilations 1, 2, 4, …, 2^(n_blocks − 1)
     kernel_size: int = 3
     algorithm: str = "2x3"  # two stacks of three operators (DX7 algorithm 1 without feedback)
-    ratios: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 2.0, 3.0)  # operators 1…6 as multiples of f0: every sideband harmonic
-    max_index: float = 4.0  # a modulator's highest modulation index (radians)
+    # operators 1…6 as multiples of f0 (every sideband a harmonic): a plain stack, and a carrier whose modulator is
+    # itself modulated high up (14·f0), for the bright upper partials of bowed and blown notes (one of PATCHES)
+    ratios: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 3.0, 14.0)
+    max_index: float = 6.0  # a modulator's highest modulation index (radians)
     f0_method: str = "swift-f0"  # the tracker the controls come from (dl4mir.features.control): swift-f0 or yin
     loudness_center_db: float = -50.0
     loudness_scale_db: float = 20.0
