@@ -160,6 +160,9 @@ def test_a_multi_task_estimator_from_the_command_line(tmp_path, capsys, _dl4mir_
                  "1", "--out", str(tmp_path / "run")]) == 0
     settings = json.loads((tmp_path / "run" / "train_args.json").read_text())
     assert settings["task"] == "synth-params" and settings["model_config"]["multi_task"] == "joint-separate"
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "run")]) == 0  # re-scored by its own objective, as trained
+    assert "param_mae" in capsys.readouterr().out
     patch = patches.random_patch("subtractive", np.random.default_rng(5))
     sf.write(tmp_path / "t.wav", patches.render("subtractive", patch, f0_hz=196.0, note_s=0.7, duration_s=1.0), 16000)
     export = str(tmp_path / "run" / "export")

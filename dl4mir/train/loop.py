@@ -397,9 +397,9 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
 
 def evaluate(model: nn.Module, data, split: str, *, device) -> dict:
     """Metrics of ``model`` on a split: accuracy and the full report, MSE/MAE/R² (in the target's own units) for
-    regression, or a generative model's averaged objective and its terms."""
+    regression, or a generative model's (or any model with its own objective's) averaged objective and its terms."""
     rows = data.rows(split)
-    if data.task_kind == "generative":
+    if data.task_kind == "generative" or getattr(model, "own_objective", False):  # as train_model trained it
         return _mean_objective(model, data, rows, device=device)
     out = predict(model, data, rows, device=device)
     y = data.targets(rows)
