@@ -162,7 +162,8 @@ def _parser() -> argparse.ArgumentParser:
                          "required for clipcap and clipcap-transformer (default: none)")
     tr.add_argument("--config", default=None, help="TOML file with [model] and [train] tables (default: none)")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a model or training setting (repeatable), e.g. latent_dim=8 (default: none)")
+                    help="override a model or training setting (repeatable), e.g. latent_dim=8 or, a list as TOML writes "
+                         "it, ratios=[1,1,1,1,3,14] (default: none)")
     again = tr.add_mutually_exclusive_group()
     again.add_argument("--fresh", action="store_true",
                        help="delete what an earlier run left in the output folder and start over")

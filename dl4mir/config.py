@@ -50,12 +50,19 @@ def parse_value(text: str):
 
 
 def parse_overrides(items) -> dict:
-    """``["latent_dim=8", "beta=0.5"]`` → ``{"latent_dim": 8, "beta": 0.5}`` (ints, floats, true/false, strings)."""
+    """``["latent_dim=8", "beta=0.5", "ratios=[1, 1, 3]"]`` → ``{"latent_dim": 8, "beta": 0.5, "ratios": [1, 1, 3]}``
+    (ints, floats, true/false, lists as TOML writes them, strings)."""
     out = {}
     for item in items or ():
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
         v = value.strip()
+        if v.startswith("["):
+            try:
+                out[key.strip()] = tomllib.loads(f"v = {v}")["v"]
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"--set {item!r}: not a TOML list ({exc})") from None
+            continue
         out[key.strip()] = {"true": True, "false": False}.get(v.lower(), parse_value(v))
     return out

@@ -216,6 +216,7 @@ def _settings(out):
 
 
 def test_settings_precedence_defaults_toml_set_flags(tmp_path):
+    from dl4mir.errors import ConfigError
     from dl4mir.train import resolve_settings
 
     toml = tmp_path / "c.toml"
@@ -226,6 +227,10 @@ def test_settings_precedence_defaults_toml_set_flags(tmp_path):
     assert train == {"epochs": 7, "lr": 0.1, "batch_size": 8} and model == {"hidden_sizes": 32}
     model, train = resolve_settings("mlp", config=toml, overrides=["lr=0.1", "epochs=7"], explicit={"epochs": 3})
     assert train == {"epochs": 3, "lr": 0.1, "batch_size": 8}  # flag > --set > TOML > default
+    model, _ = resolve_settings("ddx7", overrides=["ratios=[1, 1, 1, 2, 3, 14]", "max_index=5"])
+    assert model == {"ratios": [1, 1, 1, 2, 3, 14], "max_index": 5}  # a list as TOML writes it
+    with pytest.raises(ConfigError, match="ratios=\\[1, 2.*not a TOML list"):
+        resolve_settings("ddx7", overrides=["ratios=[1, 2"])
 
 
 def test_an_explicit_flag_beats_the_config_file(tmp_path):
