@@ -106,6 +106,8 @@ def test_the_multi_task_answer_says_whether_the_paper_held():
     assert "A joint encoder (joint-separate) beats separate models" in text and "14.0 against 15.0" in text
     text = synth_programming.answer_designs(scores(13.0, 14.0, 16.0))
     assert "did NOT hold here" in text and "fm 13.0 dB by separate-separate" in text
+    assert "does not decide it" not in text
+    assert "does not decide it" in synth_programming.answer_designs(scores(15.0, 14.5, 16.0))
 
 
 def test_synth_programming_lesson_compares_the_designs_and_the_decoders(quick_run):
