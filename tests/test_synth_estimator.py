@@ -175,3 +175,15 @@ def test_a_multi_task_estimator_from_the_command_line(tmp_path, capsys, _dl4mir_
                  "--out", str(tmp_path / "x")]) == 2  # which synth? the model programs three
     assert "say which synth" in capsys.readouterr().err
     assert main(["train", "cnn", "--multi-task", "joint-joint", "--out", str(tmp_path / "c")]) == 2
+
+
+def test_padded_targets_put_the_index_first_and_refuse_ragged_patches():
+    from dl4mir.errors import DatasetError
+    from dl4mir.train.data import padded_targets
+
+    labels = [{"synth": "b", "p": [0.1, 0.2, 0.3]}, {"synth": "a", "p": [0.5]}, {"synth": "b", "p": [0.4, 0.5, 0.6]}]
+    y, meta = padded_targets(labels, "p", "synth")
+    assert meta == {"synths": ["a", "b"], "synth_n_params": [1, 3]}
+    np.testing.assert_allclose(y.numpy(), [[1, 0.1, 0.2, 0.3], [0, 0.5, 0, 0], [1, 0.4, 0.5, 0.6]], atol=1e-7)
+    with pytest.raises(DatasetError, match="p of synth 'b' has 2 values in one clip and 3 in another"):
+        padded_targets([*labels, {"synth": "b", "p": [0.1, 0.2]}], "p", "synth")
