@@ -187,3 +187,28 @@ def test_padded_targets_put_the_index_first_and_refuse_ragged_patches():
     np.testing.assert_allclose(y.numpy(), [[1, 0.1, 0.2, 0.3], [0, 0.5, 0, 0], [1, 0.4, 0.5, 0.6]], atol=1e-7)
     with pytest.raises(DatasetError, match="p of synth 'b' has 2 values in one clip and 3 in another"):
         padded_targets([*labels, {"synth": "b", "p": [0.1, 0.2]}], "p", "synth")
+
+
+@pytest.mark.slow
+def test_a_head_per_synth_trains_under_torchrun(tmp_path, _dl4mir_home):
+    """Two CPU processes (gloo): a batch of two notes leaves some synth's encoder and head without a gradient on a
+    rank, which DistributedDataParallel accepts only when the model says so."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    prepare("synth-params", profile="quick", show_progress=False)  # made and cached once, not by both ranks at once
+    script = tmp_path / "ddp.py"
+    script.write_text(
+        "import torch.distributed as dist\n"
+        "from dl4mir.train import train_model\n"
+        f"r = train_model('synth-estimator', 'synth-params', profile='quick', out={str(tmp_path / 'out')!r},\n"
+        "                model_config={'multi_task': 'separate-separate'},\n"
+        "                train={'epochs': 2, 'batch_size': 2, 'max_steps': 6, 'progress': False})\n"
+        "print('RANK', dist.get_rank(), 'STEPS', r.summary['steps'], flush=True)\n")
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**__import__("os").environ, "PYTHONPATH": root}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29733",
+                           str(script)], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "RANK 0 STEPS 6" in proc.stdout and "RANK 1 STEPS 6" in proc.stdout

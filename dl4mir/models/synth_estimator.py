@@ -91,6 +91,7 @@ class SynthEstimator(nn.Module):
             raise ParameterError(f"synth_n_params {cfg.synth_n_params} must give each of {cfg.synths} a count "
                                  f"<= n_params {cfg.n_params}")
         self.val_metric = "nll" if cfg.estimator == "flow" else "param_mse"  # a flow's estimate costs sampling
+        self.ddp_unused_parameters = cfg.multi_task in ("separate-separate", "joint-separate")  # a batch may miss a synth
         encoder, n_flat = self._encoder()
         mlp = lambda d_in, d_out: nn.Sequential(  # noqa: E731
             nn.Linear(d_in, cfg.hidden), nn.ReLU(), nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, cfg.hidden),

@@ -307,7 +307,9 @@ def fit(model: nn.Module, data, cfg: TrainConfig, out_dir: str | os.PathLike, *,
     model.to(device)
     net = model
     if world > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        # a model some of whose weights a batch may not reach (a head per synth) says so, or DDP waits for them
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                                  find_unused_parameters=getattr(model, "ddp_unused_parameters", False))
     use_amp = cfg.amp and device.type == "cuda"
     if cfg.amp_dtype not in ("float16", "bfloat16"):
         raise ConfigError(f"amp_dtype {cfg.amp_dtype!r}: use float16 or bfloat16")
