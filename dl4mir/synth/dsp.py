@@ -7,6 +7,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from dl4mir.errors import ParameterError
+
 
 def as_signal(x, n_samples: int, like: torch.Tensor | None = None) -> torch.Tensor:
     """A control — a number, ``(B,)`` (constant per note), ``(B, frames)`` or ``(B, n_samples)`` — as ``(B,
@@ -49,7 +51,7 @@ def phase_cycles(f0_hz: torch.Tensor, sample_rate: float, *, ratio: torch.Tensor
     accumulation), so the per-sample work is one addition instead of a float64 sum, product and floor."""
     if f0_hz.ndim == 1:
         if n_samples is None:
-            raise ValueError("a steady pitch (f0_hz of shape (B,)) needs n_samples")
+            raise ParameterError("a steady pitch (f0_hz of shape (B,)) needs n_samples")
         return _steady_phase(f0_hz, sample_rate, ratio=ratio, start=start, n_samples=n_samples)
     increments = f0_hz.to(torch.float64) / sample_rate
     cycles = torch.cumsum(increments, dim=-1) - increments  # exclusive: sample 0 has phase 0
