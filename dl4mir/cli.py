@@ -303,7 +303,8 @@ def _parser() -> argparse.ArgumentParser:
                                       "guess with --model)")
     p.add_argument("target", help="the audio file to match (mixed to mono, resampled to --sample-rate)")
     p.add_argument("--synth", default=None,
-                   help="the synth to program (default: a single-synth --model's synth, else fm): " + synth_help)
+                   help="the synthesizer to program: fm, harmonic-noise or subtractive (default: a single-synth "
+                        "--model's synth, else fm)")
     p.add_argument("--out", required=True, help="folder for patch.json and match.wav (required)")
     p.add_argument("--f0-hz", type=float, default=None,
                    help="the target's f0 (default: none, measured with swift-f0)")
