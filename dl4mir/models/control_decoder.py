@@ -15,6 +15,7 @@ is played.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import auraloss
 import torch
@@ -24,6 +25,19 @@ from dl4mir.errors import ParameterError
 from dl4mir.models.pqmf import CausalPad
 
 
+@dataclass
+class ControlDecoderConfig:
+    """The settings every pitch-and-loudness decoder has (each model's config adds its network's)."""
+
+    sample_rate: int = 16000
+    control_rate_hz: float = 250.0  # frames per second (hop 64 at 16 kHz)
+    crop_samples: int = 16000  # training excerpts (1 s; DDX7 uses 4 s, slower per step on a CPU)
+    f0_method: str = "swift-f0"  # the tracker the controls come from (dl4mir.features.control): swift-f0 or yin
+    loudness_center_db: float = -50.0
+    loudness_scale_db: float = 20.0
+    scales: tuple[int, ...] = (2048, 1024, 512, 256, 128, 64)  # FFT sizes of the MR-STFT distance (DDX7's)
+
+
 class ControlDecoder(nn.Module):
     """Base class: subclasses build their network and implement :meth:`synthesize`."""
 
@@ -31,7 +45,7 @@ class ControlDecoder(nn.Module):
     default_task = "controls"
     val_metric = "spectral"
 
-    def __init__(self, cfg):
+    def __init__(self, cfg: ControlDecoderConfig):
         super().__init__()
         self.cfg = cfg
         self.hop = int(round(cfg.sample_rate / cfg.control_rate_hz))

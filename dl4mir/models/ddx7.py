@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from dl4mir.errors import ParameterError
-from dl4mir.models.control_decoder import ControlDecoder
+from dl4mir.models.control_decoder import ControlDecoder, ControlDecoderConfig
 from dl4mir.models.pqmf import CausalPad
 from dl4mir.synth import fm
 from dl4mir.synth.dsp import causal_upsample, next_phase
@@ -37,10 +37,7 @@ PATCHES = {
 
 
 @dataclass
-class DDX7Config:
-    sample_rate: int = 16000
-    control_rate_hz: float = 250.0  # frames per second (hop 64 at 16 kHz)
-    crop_samples: int = 16000  # training excerpts (1 s; DDX7 uses 4 s, slower per step on a CPU)
+class DDX7Config(ControlDecoderConfig):  # rates, crop, f0 tracker, loudness scaling, MR-STFT sizes: the base's
     channels: int = 128
     n_blocks: int = 5  # dilations 1, 2, 4, …, 2^(n_blocks − 1)
     kernel_size: int = 3
@@ -49,10 +46,6 @@ class DDX7Config:
     # itself modulated high up (14·f0), for the bright upper partials of bowed and blown notes (one of PATCHES)
     ratios: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 3.0, 14.0)
     max_index: float = 6.0  # a modulator's highest modulation index (radians)
-    f0_method: str = "swift-f0"  # the tracker the controls come from (dl4mir.features.control): swift-f0 or yin
-    loudness_center_db: float = -50.0
-    loudness_scale_db: float = 20.0
-    scales: tuple[int, ...] = (2048, 1024, 512, 256, 128, 64)  # FFT sizes of the MR-STFT distance (DDX7's)
 
 
 class CausalConv(nn.Module):

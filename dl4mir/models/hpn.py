@@ -18,24 +18,17 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from dl4mir.models.control_decoder import ControlDecoder, exp_sigmoid
+from dl4mir.models.control_decoder import ControlDecoder, ControlDecoderConfig, exp_sigmoid
 from dl4mir.synth.dsp import causal_upsample, next_phase
 from dl4mir.synth.harmonic_noise import harmonic_noise
 
 
 @dataclass
-class HpNConfig:
-    sample_rate: int = 16000
-    control_rate_hz: float = 250.0
-    crop_samples: int = 16000
+class HpNConfig(ControlDecoderConfig):  # rates, crop, f0 tracker, loudness scaling, MR-STFT sizes: the base's
     hidden: int = 512  # MLP width and GRU state
     mlp_layers: int = 3
     n_harmonics: int = 100
     noise_bands: int = 65
-    f0_method: str = "swift-f0"  # the tracker the controls come from (dl4mir.features.control): swift-f0 or yin
-    loudness_center_db: float = -50.0
-    loudness_scale_db: float = 20.0
-    scales: tuple[int, ...] = (2048, 1024, 512, 256, 128, 64)
 
 
 def mlp(n_in: int, hidden: int, layers: int) -> nn.Sequential:

@@ -146,20 +146,16 @@ class SynthEstimator(nn.Module):
                 out[rows, :n] = torch.sigmoid(self.heads[k](feats))
         return out
 
-    def synth_index(self, synth: str | None, n_rows: int) -> torch.Tensor:
-        """The targets' index of ``synth`` for ``n_rows`` notes (a multi-task model must be told the synth)."""
-        if synth not in self.cfg.synths:
-            raise ParameterError(f"this estimator programs {', '.join(self.cfg.synths)}: say which "
-                                 f"(got {synth!r})")
-        return torch.full((n_rows,), self.cfg.synths.index(synth), dtype=torch.long)
-
     @torch.no_grad()
     def params(self, x: torch.Tensor, synth: str | None = None) -> torch.Tensor:
         """``(B, n_mels, T)`` → ``(B, n_params)`` in [0, 1]: the estimate (a flow's from seeded samples); a
         multi-task model's for ``synth`` (required), ``(B, that synth's n_params)``."""
         if self.cfg.multi_task != "none":
-            k = self.synth_index(synth, len(x))
-            return self._multi(x, k.to(x.device))[:, :self.cfg.synth_n_params[k[0]]]
+            if synth not in self.cfg.synths:
+                raise ParameterError(f"this estimator programs {', '.join(self.cfg.synths)}: say which "
+                                     f"(got {synth!r})")
+            k = list(self.cfg.synths).index(synth)
+            return self._multi(x, torch.full((len(x),), k, device=x.device))[:, :self.cfg.synth_n_params[k]]
         h = self.features(x)
         if self.cfg.estimator == "regression":
             return torch.sigmoid(self.head(h))

@@ -296,11 +296,11 @@ def train_model(model: str, task: str | TaskData | AudioCrops | VideoMixtures | 
         # the model's own objective (self-supervised, or its own use of the labels): trained and validated like a
         # generative model, given the regression target's scale so it can read the labels in their units
         shape.update({k: task_data.norm[k] for k in ("target_mean", "target_std") if k in task_data.norm})
-        if task_data.y.ndim == 2:  # vector targets (a synth patch): their length
-            shape["n_params"] = int(task_data.y.shape[1])
         if "synths" in task_data.norm:  # every synth's patches: an index, then the longest patch's length
-            shape.update(synths=tuple(task_data.norm["synths"]), synth_n_params=tuple(task_data.norm["synth_n_params"]),
-                         n_params=max(task_data.norm["synth_n_params"]))
+            sizes = tuple(task_data.norm["synth_n_params"])
+            shape.update(synths=tuple(task_data.norm["synths"]), synth_n_params=sizes, n_params=max(sizes))
+        elif task_data.y.ndim == 2:  # vector targets (a synth patch): their length
+            shape["n_params"] = int(task_data.y.shape[1])
         task_data = replace(task_data, task=replace(task_data.task, kind="generative"))
     n_out = len(task_data.classes) if task_data.classes else 1
     net = build_model(model, seed=cfg.seed, **{"n_classes": n_out, **shape, **model_cfg})
