@@ -57,23 +57,33 @@ def estimate(ctx, synth: str, budget: dict, *, estimators=ESTIMATORS) -> tuple[d
     data = prepare(f"{synth}-params", profile=ctx.profile, show_progress=ctx.show_progress)
     test, train = data.rows("test"), data.rows("train")
     truth = data.y.numpy() * data.norm["target_std"] + data.norm["target_mean"]
-    f0, note = data.labels["f0_hz"][test], data.labels["note_s"][test]
-    n = SR  # the presets' notes are 1 s
-
-    def render(units):
-        return render_units(synth, units, f0_hz=f0, note_s=note, sr=SR, n_samples=n)
-
-    target = render(truth[test])
-    mean = np.repeat(truth[train].mean(axis=0, keepdims=True), len(test), axis=0)
-    out = {"n_train": int(len(train)), "n_test": int(len(test)), "n_params": int(truth.shape[1]),
-           "mean": _scores(target, render(mean), mean, truth[test])}
+    notes, score, mean = held_out(synth, truth[test], truth[train], data.labels["f0_hz"][test],
+                                  data.labels["note_s"][test])
+    out = {"n_train": int(len(train)), "n_test": int(len(test)), "n_params": int(truth.shape[1]), "mean": mean}
     units = {}
     for name in estimators:
         trained = ctx.train(name, data, epochs=budget["epochs"], lr=1e-3, export="none", tag=f"{name}-{synth}",
                             training={"batch_size": 32})
         units[KEYS[name]] = pred = trained.model.eval().params(data.X[test]).numpy()
-        out[KEYS[name]] = _scores(target, render(pred), pred, truth[test])
-    return out, {"target": target, "f0_hz": f0, "note_s": note, "estimate": units.get("cnn")}
+        out[KEYS[name]] = score(pred)
+    return out, {**notes, "estimate": units.get("cnn")}
+
+
+def held_out(synth: str, truth: np.ndarray, train_truth: np.ndarray, f0_hz, note_s) -> tuple[dict, callable, dict]:
+    """One synth's held-out notes rendered from their true patches (``truth``, points of the unit cube):
+    ``(notes, score, mean)`` — the notes with their f0 and release, ``score(units)`` the LSD and parameter error of
+    predicted patches rendered the same way (the same noise), and the scores of guessing the training patches'
+    mean."""
+    def render(units):
+        return render_units(synth, units, f0_hz=f0_hz, note_s=note_s, sr=SR, n_samples=SR)  # the presets' 1 s notes
+
+    target = render(truth)
+
+    def score(units) -> dict:
+        return _scores(target, render(units), units, truth)
+
+    guess = np.repeat(train_truth.mean(axis=0, keepdims=True), len(truth), axis=0)
+    return {"target": target, "f0_hz": f0_hz, "note_s": note_s}, score, score(guess)
 
 
 def _scores(target, audio, units, truth) -> dict:
@@ -91,24 +101,21 @@ def multi_task(ctx, budget: dict, *, designs=DESIGNS) -> tuple[dict, dict, calla
     test, train = data.rows("test"), data.rows("train")
     synth_of, truth = data.y[:, 0].long().numpy(), data.y[:, 1:].numpy()
     synths, sizes = data.norm["synths"], data.norm["synth_n_params"]
-    notes, models, out = {}, {}, {"n_train": int(len(train)), "n_test": int(len(test)), "per_synth": {}}
+    notes, scorers, models = {}, {}, {}
+    out = {"n_train": int(len(train)), "n_test": int(len(test)), "per_synth": {}}
     for k, (synth, n) in enumerate(zip(synths, sizes)):
         rows = test[synth_of[test] == k]
-        f0, note = data.labels["f0_hz"][rows], data.labels["note_s"][rows]
-        target = render_units(synth, truth[rows, :n], f0_hz=f0, note_s=note, sr=SR, n_samples=SR)
-        mean = np.repeat(truth[train][synth_of[train] == k, :n].mean(axis=0, keepdims=True), len(rows), axis=0)
-        notes[synth] = {"rows": rows, "target": target, "f0_hz": f0, "note_s": note}
-        out["per_synth"][synth] = {"n_test": int(len(rows)), "n_params": int(n), "mean": _scores(
-            target, render_units(synth, mean, f0_hz=f0, note_s=note, sr=SR, n_samples=SR), mean, truth[rows, :n])}
+        notes[synth], scorers[synth], mean = held_out(synth, truth[rows, :n], truth[train][synth_of[train] == k, :n],
+                                                      data.labels["f0_hz"][rows], data.labels["note_s"][rows])
+        notes[synth]["rows"] = rows
+        out["per_synth"][synth] = {"n_test": int(len(rows)), "n_params": int(n), "mean": mean}
     for design in designs:
         trained = ctx.train("synth-estimator", data, epochs=budget["epochs"], lr=1e-3, export="none",
                             tag=f"synth-estimator-{design}", training={"batch_size": 32}, multi_task=design)
         models[design] = model = trained.model.eval()
-        for synth, n in zip(synths, sizes):
-            v = notes[synth]
-            v[design] = pred = model.params(data.X[v["rows"]], synth).numpy()
-            out["per_synth"][synth][design] = _scores(v["target"], render_units(
-                synth, pred, f0_hz=v["f0_hz"], note_s=v["note_s"], sr=SR, n_samples=SR), pred, truth[v["rows"], :n])
+        for synth in synths:
+            notes[synth][design] = pred = model.params(data.X[notes[synth]["rows"]], synth).numpy()
+            out["per_synth"][synth][design] = scorers[synth](pred)
         out[design] = {"parameters": sum(p.numel() for p in model.parameters()), "train_s": trained.summary["seconds"]}
     for key in ("mean", *designs):  # over every held-out note, as the paper's mean LSD
         per = [out["per_synth"][s][key] for s in synths]
