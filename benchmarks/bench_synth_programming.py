@@ -224,7 +224,8 @@ def decoders(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ctx = LessonContext(out_dir=Path(tmp), profile="default", show_progress=False)
         for data, clips in sources:
-            d = synth_programming.decoders(ctx, budget, data=data, clips=clips)
+            notes = synth_programming.decoder_notes(ctx, data, clips)
+            d = synth_programming.decoders(ctx, budget, notes)
             print(f"{data} {clips}: {d['n_train_notes']} training notes, {d['ddx7']['steps']} steps each")
             for name in ("ddx7", "hpn"):
                 r = d[name]
@@ -233,19 +234,16 @@ def decoders(args) -> None:
                       f"{r['train_s']:.0f} s training")
             print(f"  DDX7 / HpN MR-STFT: {d['ddx7']['mrstft'] / d['hpn']['mrstft']:.2f}")
             if args.patch_search:
-                patch_search(ctx, budget, data, clips, d["hpn"]["mrstft"])
+                patch_search(ctx, budget, notes, d["hpn"]["mrstft"])
 
 
-def patch_search(ctx, budget: dict, data: str, clips: str, hpn_mrstft: float) -> None:
-    """DDX7 with each of ``dl4mir.models.ddx7.PATCHES`` for the same epochs; the patch is chosen by the validation
-    notes' MR-STFT distance (DDX7 picks one per instrument), then scored on the held-out ones."""
-    from dl4mir.lessons.synth_programming import DECODER_CROP, SR
+def patch_search(ctx, budget: dict, notes, hpn_mrstft: float) -> None:
+    """DDX7 with each of ``dl4mir.models.ddx7.PATCHES`` for the same epochs on ``notes``; the patch is chosen by
+    the validation notes' MR-STFT distance (DDX7 picks one per instrument), then scored on the held-out ones."""
+    from dl4mir.lessons.synth_programming import DECODER_CROP
     from dl4mir.models.ddx7 import PATCHES
-    from dl4mir.train.data import prepare_controls
     from dl4mir.train.resynthesis import evaluate_decoder
 
-    notes = prepare_controls(data, sr=SR, crop_samples=DECODER_CROP, control_rate_hz=250.0, clips=clips,
-                             profile="default", show_progress=False)
     scores = {}
     for key, ratios in PATCHES.items():
         model = ctx.train("ddx7", notes, epochs=budget["decoder_epochs"], lr=3e-3, export="none",

@@ -24,7 +24,7 @@ from dl4mir.metrics import synth_lsd
 from dl4mir.report import plots
 from dl4mir.synth import patches
 from dl4mir.synth.matching import match, render_units
-from dl4mir.train.data import prepare, prepare_controls
+from dl4mir.train.data import ControlCrops, prepare, prepare_controls
 from dl4mir.train.predict import patch_units
 from dl4mir.train.resynthesis import evaluate_decoder, realtime_factor, render_curves
 
@@ -173,12 +173,18 @@ def violin(ctx, budget: dict, estimate=None) -> dict:
     return out
 
 
-def decoders(ctx, budget: dict, *, data: str | None = None, clips: str = "instrument=Violin") -> dict:
-    """DDX7 and HpN trained for the same steps on the violin notes (or ``clips`` of ``data``; their f0 and
-    loudness tracked with swift-f0), scored on held-out notes (:func:`dl4mir.train.resynthesis.evaluate_decoder`)
-    and timed streaming in 32 ms blocks; one held-out note played by each."""
-    data = prepare_controls(data or ctx.instruments, sr=SR, crop_samples=DECODER_CROP, control_rate_hz=250.0,
+def decoder_notes(ctx, data: str | None = None, clips: str = "instrument=Violin") -> ControlCrops:
+    """The notes the decoders learn from: the violin notes (or ``clips`` of ``data``) with their f0 (swift-f0)
+    and loudness, in half-second crops."""
+    return prepare_controls(data or ctx.instruments, sr=SR, crop_samples=DECODER_CROP, control_rate_hz=250.0,
                             clips=clips, profile=ctx.profile, show_progress=ctx.show_progress)
+
+
+def decoders(ctx, budget: dict, data: ControlCrops | None = None) -> dict:
+    """DDX7 and HpN trained for the same steps on ``data`` (default :func:`decoder_notes`: the violin notes),
+    scored on held-out notes (:func:`dl4mir.train.resynthesis.evaluate_decoder`) and timed streaming in 32 ms
+    blocks; one held-out note played by each."""
+    data = data or decoder_notes(ctx)
     out = {"n_train_notes": int(len(data.file_split["train"]))}
     test = [int(f) for f in data.file_split["test"]]
     for name, lr in (("ddx7", 3e-3), ("hpn", 1e-3)):
