@@ -100,6 +100,20 @@ def test_calibration_takes_the_majority_metrical_level():
         calibrate(codes[:1], bpm[:1], degree=1)
 
 
+@pytest.mark.parametrize("order", [1, -1])
+def test_calibration_tie_between_levels_takes_one_level_and_keeps_every_clip_within_acc2(order):
+    """What a trained model gave: 9 labelled grooves coded on their beat, 9 on their eighth notes, 2 on their
+    quarter-of-beat level below the first group.  The offset must be one of the two tied levels (not the median
+    of both, half an octave off everything), and the one that puts no labelled groove two octaves away."""
+    rng = np.random.default_rng(1)
+    bpm = np.exp(rng.uniform(np.log(60), np.log(200), 20))
+    level = np.array([0.0] * 9 + [1.0] * 9 + [-1.0] * 2)[::order]  # octaves above the beat, before the offset
+    codes = np.log2(bpm) + level + 0.35 + rng.normal(0, 0.005, 20)
+    ratio = to_bpm(codes, calibrate(codes, bpm)) / bpm
+    assert np.allclose(ratio[level == 0], 1.0, rtol=0.03)  # the beat level, whose offset keeps all within ×2
+    assert np.allclose(ratio[level == 1], 2.0, rtol=0.03) and np.allclose(ratio[level == -1], 0.5, rtol=0.03)
+
+
 def test_training_without_labels_makes_one_consistent_tempo_axis(_dl4mir_home, tmp_path):
     from dl4mir.train import train_model
     from dl4mir.train.data import prepare

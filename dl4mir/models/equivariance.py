@@ -72,12 +72,16 @@ def peak_bin(logits: torch.Tensor) -> torch.Tensor:
     return j + offset
 
 
-def calibrate_offset(codes, targets, *, degree: int = 0, tolerance: float) -> np.ndarray:
+def calibrate_offset(codes, targets, *, degree: int = 0, tolerance: float, related=()) -> np.ndarray:
     """Polynomial coefficients mapping codes to targets (same units) from a few labelled examples.
 
     ``degree=0`` fits the offset only, as the *mode* of ``target − code``: the offset that puts the most labelled
     examples within ``tolerance``, so examples whose code sits on another peak (an octave, a metrical level off)
-    do not drag it.  ``degree ≥ 1``: least squares (the linear and quadratic fits of Morais et al.)."""
+    do not drag it.  Two offsets an octave apart can tie (a network that puts half the grooves on their beat and
+    half on their eighth notes); ``related`` (offsets in target units, e.g. log2 of 2, 3, ½, ⅓ for tempo) breaks
+    the tie towards the offset that also puts the most examples on a related peak, so no labelled example is two
+    levels away.  The offset is the median of the residuals within ``tolerance`` of the winner.
+    ``degree ≥ 1``: least squares (the linear and quadratic fits of Morais et al.)."""
     codes, targets = np.asarray(codes, dtype=float), np.asarray(targets, dtype=float)
     if len(codes) <= degree or len(codes) == 0:
         raise ParameterError(f"a degree-{degree} calibration needs more than {degree} labelled examples, "
@@ -85,5 +89,10 @@ def calibrate_offset(codes, targets, *, degree: int = 0, tolerance: float) -> np
     if degree > 0:
         return np.polyfit(codes, targets, degree)
     residual = targets - codes
-    support = (np.abs(residual[:, None] - residual[None, :]) <= tolerance).sum(axis=0)
-    return np.array([1.0, float(np.median(residual[support == support.max()]))])  # code + offset
+    distance = np.abs(residual[:, None] - residual[None, :])  # [i, j]: example i's residual against candidate j
+    support = (distance <= tolerance).sum(axis=0)
+    shifts = np.asarray([0.0, *related])
+    near_related = np.abs(residual[:, None, None] - residual[None, :, None] - shifts) <= tolerance
+    related_support = near_related.any(axis=2).sum(axis=0)
+    best = np.lexsort((-related_support, -support))[0]  # most supporters, then most on a related peak
+    return np.array([1.0, float(np.median(residual[distance[:, best] <= tolerance]))])  # code + offset

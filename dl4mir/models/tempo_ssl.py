@@ -167,7 +167,8 @@ def calibrate(codes, bpm, *, degree: int = 0, tolerance_octaves: float = 0.06) -
     bpm = np.asarray(bpm, dtype=float)
     if not np.all(bpm > 0):
         raise ParameterError("calibration tempi must be positive BPM")
-    return calibrate_offset(codes, np.log2(bpm), degree=degree, tolerance=tolerance_octaves)
+    return calibrate_offset(codes, np.log2(bpm), degree=degree, tolerance=tolerance_octaves,
+                            related=np.log2([2.0, 3.0, 1 / 2, 1 / 3]))  # the levels Acc2 forgives
 
 
 def to_bpm(codes, coefficients) -> np.ndarray:
