@@ -3,7 +3,7 @@
     python benchmarks/bench_synth_programming.py                  # batch 64 of 1 s notes at 16 kHz (the issue's case)
     python benchmarks/bench_synth_programming.py --device cuda    # the same on a GPU
     python benchmarks/bench_synth_programming.py --backward       # forward + backward (what training pays)
-    python benchmarks/bench_synth_programming.py --match          # sound matching: LSD before / after, time
+    python benchmarks/bench_synth_programming.py --match          # the loss's speed; sound matching: LSD before / after, time
     python benchmarks/bench_synth_programming.py --estimate       # parameter estimators on synth-presets, + refine
     python benchmarks/bench_synth_programming.py --decoders       # DDX7 vs HpN: speed, then trained on 4 sources
     python benchmarks/bench_synth_programming.py --multi-task     # Faronbi et al.'s three designs, then refinement
@@ -149,6 +149,32 @@ def main() -> None:
     print(f"{'torchsynth Voice':15s} {seconds * 1e3:8.1f} ms   {audio_s / seconds:8.0f}× realtime")
 
 
+def loss_speed(args) -> None:
+    """A match's loss, forward + backward, for ``restarts`` renders against one 1 s target: auraloss's
+    MultiResolutionSTFTLoss (the target repeated along the batch) and :class:`MRSTFTToTarget` side by side."""
+    import auraloss
+
+    from dl4mir.synth.matching import MRSTFTToTarget
+
+    torch.manual_seed(0)
+    target = torch.randn(16000)
+    audio = torch.randn(args.restarts, 16000, requires_grad=True)
+    aura = auraloss.freq.MultiResolutionSTFTLoss(sample_rate=16000)
+    cached = MRSTFTToTarget(target)
+    fns = {"auraloss MultiResolutionSTFTLoss": lambda: aura(audio[:, None], target.expand(len(audio), 1, -1)),
+           "MRSTFTToTarget (target once)": lambda: cached(audio)}
+    values = {}
+    for name, fn in fns.items():
+        values[name] = round(float(fn().detach()), 6)
+
+        def step():
+            audio.grad = None
+            fn().backward()
+        seconds = timed(step, max(args.repeats, 20), "cpu")
+        print(f"{name:34s} {seconds * 1e3:6.1f} ms per step (forward + backward, {args.restarts} renders)")
+    print(f"same value: {values}")
+
+
 def matching(args) -> None:
     from pathlib import Path
 
@@ -160,6 +186,7 @@ def matching(args) -> None:
         print(f"{name:34s} LSD {a['lsd_db']:5.1f} → {b['lsd_db']:5.1f} dB   squared log10 power "
               f"{a['lsd_log10_power_sq']:5.2f} → {b['lsd_log10_power_sq']:5.2f}   {m.seconds:4.0f} s")
 
+    loss_speed(args)
     print(f"sound matching, {args.steps} steps × {args.restarts} restarts, 1 s notes at 16 kHz")
     rng = np.random.default_rng(1)
     for synth in patches.SPACES:

@@ -245,6 +245,23 @@ def test_synth_lsd_in_both_definitions():
     assert half["lsd_log10_power_sq"] == pytest.approx([np.log10(4) ** 2] * 2, rel=1e-6)
 
 
+def test_the_match_loss_equals_auraloss_with_the_target_computed_once():
+    import auraloss
+
+    from dl4mir.synth.matching import MRSTFTToTarget
+
+    torch.manual_seed(0)
+    target = torch.randn(8000) * torch.linspace(0, 1, 8000)
+    audio = (0.3 * torch.randn(3, 8000)).requires_grad_(True)
+    ref = auraloss.freq.MultiResolutionSTFTLoss(sample_rate=16000)(audio[:, None], target.expand(3, 1, -1))
+    (g_ref,) = torch.autograd.grad(ref, audio)
+    ours = MRSTFTToTarget(target)(audio)
+    (g_ours,) = torch.autograd.grad(ours, audio)
+    assert float(ours) == pytest.approx(float(ref), rel=1e-5)
+    torch.testing.assert_close(g_ours, g_ref, rtol=1e-4, atol=1e-7)
+    assert float(MRSTFTToTarget(target)(target[None])) == pytest.approx(0.0, abs=1e-6)
+
+
 def test_matching_finds_a_patch_that_sounds_like_the_target(tmp_path, capsys):
     from dl4mir.cli import main
     from dl4mir.synth.matching import match
