@@ -266,6 +266,9 @@ def _parser() -> argparse.ArgumentParser:
     _video_arguments(lo, "an export folder of `dl4mir train sound-of-pixels` or `av-localizer` (required)")
     lo.add_argument("--out", default="localization.png", help="the PNG to write (default: %(default)s)")
     lo.add_argument("--motion", action="store_true", help="weight the map by the video's motion (default: off)")
+    lo.add_argument("--refine", action="store_true",
+                    help="snap the map to the object it points at in the middle frame (GrabCut segmentation seeded "
+                         "by the map; default: off)")
     lo.set_defaults(func=cmd_localize)
 
     te = sub.add_parser("tempo", help="estimate the tempo (BPM) of audio files",
@@ -960,13 +963,14 @@ def cmd_localize(args) -> int:
     from dl4mir.train import audio_visual as AV
 
     model = _load_av_model(args.model, ("sound-of-pixels", "sound-of-pixels-binary", "av-localizer"))
-    res = AV.localize_video(model, args.video, audio_path=args.audio, motion=args.motion)
-    name = "sound × motion" if args.motion else "sound"
+    res = AV.localize_video(model, args.video, audio_path=args.audio, motion=args.motion, refine=args.refine)
+    name = ("sound × motion" if args.motion else "sound") + (", refined" if args.refine else "")
     png = plots.heatmap_overlays(args.out, AV.strip_rows(res["frames"], {name: res["map"]},
                                                          label=Path(args.video).name))
     x, y = res["peak"]
     if args.json:
-        print(json.dumps({"peak": {"x": x, "y": y}, "map": str(png), "motion": args.motion}, indent=1))
+        print(json.dumps({"peak": {"x": x, "y": y}, "map": str(png), "motion": args.motion, "refine": args.refine},
+                         indent=1))
     else:
         print(f"the sound comes most from x={x}, y={y} px; map: {png}")
     return 0
