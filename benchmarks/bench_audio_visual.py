@@ -143,8 +143,8 @@ def summary(out: dict) -> None:
                             ("cIoU@0.5, best map refined by GrabCut", ("sound, refined", "sound+motion, refined"))):
             best = max(v["all"][k]["ciou@0.5"] for v in out["localization"].values() for k in keys)
             rows.append((label, best, TARGETS["ciou@0.5"], True))
-        rows.append(("  (motion alone, no sound, refined)", out["localization_references"]["motion alone, refined"]
-                     ["ciou@0.5"], TARGETS["ciou@0.5"], True))
+        rows.append(("  (motion alone, no sound, refined)", out["localization_references"]["all"]
+                     ["motion alone, refined"]["ciou@0.5"], TARGETS["ciou@0.5"], True))
     if "polyphonic" in out:
         rows.append(("polyphonic macro F1 (CNN)", out["polyphonic"]["cnn_macro_f1"], TARGETS["polyphonic_macro_f1"],
                      True))

@@ -136,7 +136,7 @@ def test_refining_a_blurry_map_snaps_it_to_the_object_it_points_at():
 
 
 def test_players_move_with_their_sound_and_still_distractors_do_not(quick_scenes):
-    checked = 0
+    checked = mimes = 0
     for clip in quick_scenes.clips:
         truth = read_truth(clip.labels["truth"])
         centre = truth["boxes"][..., :2].astype(float)  # (T, S, 2): the box corner moves with the sprite
@@ -148,9 +148,12 @@ def test_players_move_with_their_sound_and_still_distractors_do_not(quick_scenes
                 if len(loud) and len(quiet):
                     assert loud.mean() > quiet.mean() + 0.5
                     checked += 1
+            elif clip.labels["distractor"].get("mimes"):  # moves like a player, to a melody nobody hears
+                assert not np.any(truth["sources"][k]) and step[:, k].max() > 0.5
+                mimes += 1
             elif not clip.labels["distractor"]["moves"]:
                 assert np.all(step[:, k] == 0)
-    assert checked >= 5
+    assert checked >= 5 and mimes >= 1
 
 
 def test_layout_annotations_and_validation(quick_scenes, tmp_path):
@@ -353,8 +356,9 @@ def test_the_lessons_answer_follows_its_numbers():
         rep = {"sound": {"ciou@0.5": sound, "auc": 0.5}, "sound+motion": {"ciou@0.5": motion, "auc": 0.6},
                "sound, refined": {"ciou@0.5": refined}, "sound+motion, refined": {"ciou@0.5": refined}}
         return {"sound of pixels": {"all": rep, "still distractor, same instrument": rep}, "correspondence": {"all": rep},
-                "references": {"perfect map on the 8-px grid": {"ciou@0.5": 0.7}, "motion alone": {"ciou@0.5": 0.2},
-                               "motion alone, refined": {"ciou@0.5": motion_refined}}}
+                "references": {"all": {"perfect map on the 8-px grid": {"ciou@0.5": 0.7},
+                                       "motion alone": {"ciou@0.5": 0.2},
+                                       "motion alone, refined": {"ciou@0.5": motion_refined}}}}
 
     f1 = {"macro_f1": 0.9, "mAP": 0.95}
     good = answer(sep(11.0, 6.0), loc(0.6, 0.7), f1, {"macro_f1": 0.8, "mAP": 0.9})
@@ -363,6 +367,13 @@ def test_the_lessons_answer_follows_its_numbers():
     assert "reaches 30% (misses the bar)" in good and "does not show that the model hears where" in good
     heard = answer(sep(11.0, 6.0), loc(0.6, 0.7, refined=0.8, motion_refined=0.5), f1, {"macro_f1": 0.8, "mAP": 0.9})
     assert "reaches 80% (meets the bar)" in heard and "the sound adds what motion cannot" in heard
+    assert "mimes" not in heard  # no such scenes, no sentence
+    mimed = loc(0.6, 0.7, refined=0.8)
+    for m in ("sound of pixels", "correspondence"):
+        mimed[m]["miming silent distractor"] = mimed[m]["all"]
+    mimed["references"]["miming silent distractor"] = {"motion alone, refined": {"ciou@0.5": 0.5, "n": 4}}
+    told = answer(sep(11.0, 6.0), mimed, f1, {"macro_f1": 0.8, "mAP": 0.9})
+    assert "mimes a player (n = 4): motion alone refined 50%" in told and "tells the player from the mime" in told
     bad = answer(sep(5.0, 10.0), loc(0.1, 0.1), {"macro_f1": 0.4, "mAP": 0.6}, f1)
     assert bad.startswith("Partly") and "misses the bar of 7.5 dB" in bad and "no improvement" in bad
     assert "misses the 0.85 bar" in bad

@@ -152,6 +152,8 @@ def scene_kind(clip) -> str:
     d = clip.labels.get("distractor")
     if not d:
         return "no distractor"
+    if d.get("mimes"):
+        return "miming silent distractor"  # moves as a player does, to a melody nobody hears
     if d["moves"]:
         return "moving silent distractor"
     return "still distractor, same instrument" if d["same_instrument"] else "still distractor, other instrument"
@@ -183,8 +185,11 @@ def perfect_map(truth: np.ndarray, *, cell_px: int = 8) -> np.ndarray:
 
 
 def _report(rows: list[dict], keys: dict) -> dict:
-    """``{label: localization_report}`` over ``rows`` for each ``{label: row key}``."""
-    return {label: localization_report([r[key] for r in rows]) for label, key in keys.items()}
+    """``{"all": {label: localization_report}, kind: {…}}`` over ``rows`` (each with its scene ``"kind"``), for each
+    ``{label: row key}``."""
+    def one(sel):
+        return {label: localization_report([r[key] for r in sel]) for label, key in keys.items()}
+    return {"all": one(rows), **{k: one([r for r in rows if r["kind"] == k]) for k in sorted({r["kind"] for r in rows})}}
 
 
 MAP_KEYS = {"sound": "ciou", "sound+motion": "ciou_motion", "sound, refined": "ciou_refined",
@@ -207,23 +212,20 @@ def localization_scores(model, scenes_read: list[tuple[object, dict]]) -> dict:
                      "ciou_motion": ciou(moved, masks), "ciou_refined": ciou(refine_map(heat, frame), masks),
                      "ciou_motion_refined": ciou(refine_map(moved, frame), masks), "ciou_box": ciou(heat, boxes),
                      "ciou_box_motion": ciou(moved, boxes)})
-    report = {"all": _report(rows, MAP_KEYS)}
-    for k in sorted({r["kind"] for r in rows}):
-        report[k] = _report([r for r in rows if r["kind"] == k], MAP_KEYS)
-    report["per_scene"] = rows
-    return report
+    return {**_report(rows, MAP_KEYS), "per_scene": rows}
 
 
 def localization_references(scenes_read: list[tuple[object, dict]], *, cell_px: int = 8) -> dict:
     """Maps no model draws, scored as :func:`localization_scores` scores the models': the perfect map on the
     models' grid (the ceiling), and the motion map alone (FlowGrad's cue without any sound), also refined by
-    :func:`refine_map` — what a sound-blind pipeline gets, which a model's map must beat to show it hears where."""
+    :func:`refine_map` — what a sound-blind pipeline gets, which a model's map must beat to show it hears where;
+    over all scenes and per kind of scene."""
     rows = []
-    for _, s in scenes_read:
+    for clip, s in scenes_read:
         t = len(s["frames"]) // 2
         masks, boxes = sounding_masks(s, t), sounding_boxes(s, t)
         perfect = perfect_map(masks, cell_px=cell_px)
-        rows.append({"perfect": ciou(perfect, masks), "perfect_box": ciou(perfect, boxes),
+        rows.append({"kind": scene_kind(clip), "perfect": ciou(perfect, masks), "perfect_box": ciou(perfect, boxes),
                      "motion": ciou(s["motion"], masks), "motion_box": ciou(s["motion"], boxes),
                      "motion_refined": ciou(refine_map(s["motion"], s["frames"][t]), masks)})
     return _report(rows, {f"perfect map on the {cell_px}-px grid": "perfect",

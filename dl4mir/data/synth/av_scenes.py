@@ -26,7 +26,9 @@ What a scene is made of, and why:
   ran in it was seen to deadlock), so a script that makes the dataset must keep its top-level code under
   ``if __name__ == "__main__":`` (the ``dl4mir`` command, lessons and notebooks need nothing).
 * **Distractors.**  Some scenes add a silent instrument (half of them the *same* instrument as a player, so only
-  motion tells them apart), and some of those drift across the frame: motion without sound.
+  motion tells them apart), and some of those move: half of the moving ones drift across the frame, the other
+  half *mime* — they jitter, bow or breathe with the envelope of a melody that is not in the mixture, exactly as a
+  player moves — so that where things move does not say where the sound is; only the sound can.
 """
 from __future__ import annotations
 
@@ -84,7 +86,8 @@ class AvScenesConfig(SynthConfig):
     solos_per_instrument: int = 24
     duets: int = 32
     distractor_rate: float = 0.4  # scenes with a silent instrument in view
-    moving_distractor_rate: float = 0.5  # of those, the share whose distractor drifts across the frame
+    moving_distractor_rate: float = 0.5  # of those, the share whose distractor moves
+    miming_rate: float = 0.5  # of the moving ones, the share that mime a melody nobody hears (the rest drift)
     seed: int = 0
 
     PROFILES: ClassVar[dict[str, dict]] = {
@@ -105,7 +108,7 @@ class AvScenesConfig(SynthConfig):
             problems.append(f"duration_s {self.duration_s} is outside 1..20 s")
         if self.solos_per_instrument < 1 or self.duets < 0:
             problems.append("solos_per_instrument must be >= 1 and duets >= 0")
-        if not (0 <= self.distractor_rate <= 1 and 0 <= self.moving_distractor_rate <= 1):
+        if not all(0 <= r <= 1 for r in (self.distractor_rate, self.moving_distractor_rate, self.miming_rate)):
             problems.append("distractor rates must be in [0, 1]")
         if problems:
             raise ConfigError("av-scenes config: " + "; ".join(problems))
@@ -203,12 +206,13 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
 class _Object:
     abbr: str
     playing: bool
-    moves: bool  # a silent object drifting across the frame
+    moves: bool  # a silent object that moves: drifting across the frame, or miming
     x: float
     y: float
     alpha: np.ndarray
     colour: np.ndarray
     drift: tuple[float, float] = (0.0, 0.0)
+    mimes: bool = False  # moves as if it played a melody nobody hears
 
 
 def _place(objects: list[_Object], size: int) -> None:
@@ -235,7 +239,7 @@ def render_frames(objects: list[_Object], envelopes: list[np.ndarray | None], cf
             alpha, colour = obj.alpha, obj.colour.copy()
             s = alpha.shape[0]
             dx = dy = 0.0
-            if obj.playing:
+            if obj.playing or obj.mimes:
                 e = env[t]
                 dx, dy = e * 2.5 * np.clip(rng.normal(size=2), -1.5, 1.5)
                 look = LOOKS[obj.abbr]
@@ -275,17 +279,21 @@ def render_scene(task, config: AvScenesConfig, root: str):
         same = rng.uniform() < 0.5
         abbr = str(rng.choice(players)) if same else str(rng.choice([a for a in cfg.instruments if a not in players]))
         moves = bool(rng.uniform() < cfg.moving_distractor_rate)
+        mimes = moves and bool(rng.uniform() < cfg.miming_rate)
         obj = _Object(abbr, False, moves, 0, 0, *sprite(abbr, rng),
-                      drift=tuple(rng.choice([-1, 1], 2) * rng.uniform(0.5, 1.0, 2)))
+                      drift=(0.0, 0.0) if mimes else tuple(rng.choice([-1, 1], 2) * rng.uniform(0.5, 1.0, 2)),
+                      mimes=mimes)
         objects.insert(int(rng.integers(0, len(objects) + 1)), obj)
-        distractor = {"same_instrument": bool(same), "moves": moves}
+        distractor = {"same_instrument": bool(same), "moves": moves, "mimes": mimes}
     _place(objects, cfg.frame_size)
     sources = np.zeros((len(objects), cfg.n_samples), np.float32)
     envelopes = []
     for k, obj in enumerate(objects):
         if obj.playing:
             sources[k] = melody(obj.abbr, cfg, rng)
-        envelopes.append(frame_envelope(sources[k], cfg.n_frames) if obj.playing else None)
+        unheard = melody(obj.abbr, cfg, rng) if obj.mimes else None  # what the mime plays, not in the mixture
+        envelopes.append(frame_envelope(sources[k], cfg.n_frames) if obj.playing else
+                         frame_envelope(unheard, cfg.n_frames) if obj.mimes else None)
     peak = np.abs(sources.sum(axis=0)).max()
     if peak > MIX_PEAK:  # scale all sources together, so the mixture stays their exact sum
         sources *= MIX_PEAK / peak
