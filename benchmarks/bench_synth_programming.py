@@ -3,7 +3,7 @@
     python benchmarks/bench_synth_programming.py                  # batch 64 of 1 s notes at 16 kHz (the issue's case)
     python benchmarks/bench_synth_programming.py --device cuda    # the same on a GPU
     python benchmarks/bench_synth_programming.py --backward       # forward + backward (what training pays)
-    python benchmarks/bench_synth_programming.py --match          # the loss's speed; sound matching: LSD before / after, time
+    python benchmarks/bench_synth_programming.py --match          # the loss's speed; matching: LSD before / after, time
     python benchmarks/bench_synth_programming.py --estimate       # parameter estimators on synth-presets, + refine
     python benchmarks/bench_synth_programming.py --decoders       # DDX7 vs HpN: speed, then trained on 4 sources
     python benchmarks/bench_synth_programming.py --multi-task     # Faronbi et al.'s three designs, then refinement

@@ -355,7 +355,8 @@ def test_the_lessons_answer_follows_its_numbers():
     def loc(sound, motion, refined=0.3, motion_refined=0.9):
         rep = {"sound": {"ciou@0.5": sound, "auc": 0.5}, "sound+motion": {"ciou@0.5": motion, "auc": 0.6},
                "sound, refined": {"ciou@0.5": refined}, "sound+motion, refined": {"ciou@0.5": refined}}
-        return {"sound of pixels": {"all": rep, "still distractor, same instrument": rep}, "correspondence": {"all": rep},
+        return {"sound of pixels": {"all": rep, "still distractor, same instrument": rep},
+                "correspondence": {"all": rep},
                 "references": {"all": {"perfect map on the 8-px grid": {"ciou@0.5": 0.7},
                                        "motion alone": {"ciou@0.5": 0.2},
                                        "motion alone, refined": {"ciou@0.5": motion_refined}}}}

@@ -3,10 +3,10 @@ target (the refinement step of Faronbi et al. 2023; with an estimator's predicti
 their "estimate + refine", from random starting points it is plain search).
 
 The patch lives in the unit cube through a sigmoid, so every parameter stays in its range; the loss is auraloss's
-multi-resolution STFT distance (:class:`MRSTFTToTarget`); ``restarts`` starting patches are optimized together as one batch and the best
-kept.  Level is not a patch parameter: a gain (dB) is learned beside the patch and reported.  The note's f0 is
-given (``dl4mir synth match`` measures it with :func:`dl4mir.features.control.f0_track` when asked to); its release
-time defaults to 70 % of its length.
+multi-resolution STFT distance (:class:`MRSTFTToTarget`); ``restarts`` starting patches are optimized together as
+one batch and the best kept.  Level is not a patch parameter: a gain (dB) is learned beside the patch and reported.
+The note's f0 is given (``dl4mir synth match`` measures it with :func:`dl4mir.features.control.f0_track` when asked
+to); its release time defaults to 70 % of its length.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class MRSTFTToTarget:
         total = 0.0
         for i, (y, log_y) in enumerate(zip(self.target, self.log_target)):
             x = self._mag(audio, i)
-            # spectral convergence over the whole batch, as auraloss's Frobenius norms: ‖Y − X‖ / ‖Y‖ with Y repeated
+            # spectral convergence over the whole batch, as auraloss's Frobenius norms (‖Y − X‖ / ‖Y‖, Y repeated)
             sc = torch.linalg.vector_norm(y - x) / (torch.linalg.vector_norm(y) * len(audio) ** 0.5)
             total = total + sc + (torch.log(x) - log_y).abs().mean()
         return total / len(self.resolutions)

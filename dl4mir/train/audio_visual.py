@@ -189,7 +189,8 @@ def _report(rows: list[dict], keys: dict) -> dict:
     ``{label: row key}``."""
     def one(sel):
         return {label: localization_report([r[key] for r in sel]) for label, key in keys.items()}
-    return {"all": one(rows), **{k: one([r for r in rows if r["kind"] == k]) for k in sorted({r["kind"] for r in rows})}}
+    kinds = sorted({r["kind"] for r in rows})
+    return {"all": one(rows), **{k: one([r for r in rows if r["kind"] == k]) for k in kinds}}
 
 
 MAP_KEYS = {"sound": "ciou", "sound+motion": "ciou_motion", "sound, refined": "ciou_refined",
