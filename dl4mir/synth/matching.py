@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from dl4mir.errors import ParameterError
-from dl4mir.metrics import multi_resolution_stft_distance, synth_lsd
+from dl4mir.metrics import synth_lsd
 from dl4mir.synth import patches
 
 
@@ -69,10 +69,12 @@ def _logit(u):
     return np.log(u / (1 - u))
 
 
-def _distances(target: np.ndarray, audio: np.ndarray, sr: int) -> dict:
+def _distances(target: np.ndarray, audio: np.ndarray, mrstft: MRSTFTToTarget) -> dict:
     lsd = synth_lsd(target, audio)
+    with torch.no_grad():  # the match's own loss to the same target, its spectra already taken
+        distance = float(mrstft(torch.from_numpy(audio)[None]))
     return {"lsd_db": float(lsd["lsd_db"]), "lsd_log10_power_sq": float(lsd["lsd_log10_power_sq"]),
-            "mrstft": multi_resolution_stft_distance(target[None], audio[None], sr=sr)}
+            "mrstft": distance}
 
 
 def match(target: np.ndarray, *, synth: str, sr: int, f0_hz: float, note_s: float | None = None,
@@ -123,9 +125,9 @@ def match(target: np.ndarray, *, synth: str, sr: int, f0_hz: float, note_s: floa
             curve.append(float(loss.detach()) / restarts)
     with torch.no_grad():
         final = render(z, level_db).numpy()
-    ends = [_distances(y, a, sr) for a in final]
+    ends = [_distances(y, a, loss_fn) for a in final]
     best = int(np.argmin([d["mrstft"] for d in ends]))
-    starting = [_distances(y, a, sr) for a in first]
+    starting = [_distances(y, a, loss_fn) for a in first]
     start = min(starting, key=lambda d: d["mrstft"])
     unit = torch.sigmoid(z[best]).detach().numpy()
     patch = patches.validate(patches.denormalize(unit, synth), synth)

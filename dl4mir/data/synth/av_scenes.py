@@ -291,9 +291,9 @@ def render_scene(task, config: AvScenesConfig, root: str):
     for k, obj in enumerate(objects):
         if obj.playing:
             sources[k] = melody(obj.abbr, cfg, rng)
-        unheard = melody(obj.abbr, cfg, rng) if obj.mimes else None  # what the mime plays, not in the mixture
-        envelopes.append(frame_envelope(sources[k], cfg.n_frames) if obj.playing else
-                         frame_envelope(unheard, cfg.n_frames) if obj.mimes else None)
+        # what the sprite moves with: its own sound, or for a mime a melody that is not in the mixture
+        moves_with = sources[k] if obj.playing else melody(obj.abbr, cfg, rng) if obj.mimes else None
+        envelopes.append(None if moves_with is None else frame_envelope(moves_with, cfg.n_frames))
     peak = np.abs(sources.sum(axis=0)).max()
     if peak > MIX_PEAK:  # scale all sources together, so the mixture stays their exact sum
         sources *= MIX_PEAK / peak
