@@ -100,7 +100,7 @@ def seeds(args) -> None:
                                                   subsets["20" if "20" in subsets else "all"])
         cells = "  ".join(f"{d[:5]}/{r[:4]} {v['acc1']:.1%}/{v['acc2']:.1%}" for d, reps in study.items()
                           for r, v in reps.items())
-        choice = max(models, key=lambda cell: study[cell[0]][cell[1]]["labelled_fit"])
+        choice = tempo_pitch.labelled_choice(study, models)
         chosen.append(study[choice[0]][choice[1]])
         print(f"seed {seed}: {cells}  | chosen {choice[0]}/{choice[1]}: Acc1 {chosen[-1]['acc1']:.1%} "
               f"Acc2 {chosen[-1]['acc2']:.1%}", flush=True)

@@ -118,6 +118,12 @@ def ssl_study(ctx, data, budget: dict, subset) -> tuple[dict, dict]:
     return accuracy, models
 
 
+def labelled_choice(study: dict, models: dict) -> tuple[str, str]:
+    """The ``(distribution, representation)`` of :func:`ssl_study` that its labelled clips fit best (their Acc1,
+    then Acc2): what a user with only those labels would pick, never the test set."""
+    return max(models, key=lambda cell: study[cell[0]][cell[1]]["labelled_fit"])
+
+
 def pitch_study(ctx, budget: dict, seed: int) -> tuple[dict, tuple]:
     """pitch-ssl (untrained and trained) calibrated with few labels, YIN and swift-f0, on the held-out fold:
     ``(results, (trained codes, true MIDI) of the held-out notes)``."""
@@ -170,8 +176,7 @@ def run(ctx) -> dict:
     subsets = labelled_subsets(data.rows("train"), ctx.seed)
     few = "20" if "20" in subsets else "all"  # the headline's "20 labels" (fewer training clips: all of them)
     study, models = ssl_study(ctx, data, budget, subsets[few])
-    # the labelled clips, not the test set, choose which self-supervised model to calibrate and fine-tune
-    choice = max(models, key=lambda cell: study[cell[0]][cell[1]]["labelled_fit"])
+    choice = labelled_choice(study, models)  # which self-supervised model to calibrate and fine-tune
     ssl, codes = models[choice]
     curves = tempo_curves(ctx, data, ssl, codes, subsets, budget, representation=choice[1])
     pitch, (pitch_codes, pitch_midi) = pitch_study(ctx, budget, ctx.seed)
@@ -241,7 +246,7 @@ def answer(h: dict, study: dict, choice: tuple) -> str:
            "shown every stretch of its labelled grooves, learns from few labels on its own" if saved >= -0.02 else
            f"— starting from the self-supervised weights did {-saved * 100:.0f} points WORSE than starting from "
            "scratch: the pre-training's metrical choices have to be unlearned")
-        + f"; the offset-calibrated model, whose network never saw a label, is "
+        + "; the offset-calibrated model, whose network never saw a label, is "
         + (f"{(h['ssl_calibrated_20_acc1'] - h['cnn_20_acc1']) * 100:.0f} points ahead of"
            if h["ssl_calibrated_20_acc1"] > h["cnn_20_acc1"] + 0.02 else
            f"{(h['cnn_20_acc1'] - h['ssl_calibrated_20_acc1']) * 100:.0f} points behind"
