@@ -30,7 +30,7 @@ TEMPO_SSL = {"quick": {"ssl": 8, "pitch": 4, "fine_tune_steps": 40},
 SYNTH_PROGRAMMING = {
     "quick": {"epochs": 2, "refine_notes": 1, "refine_steps": 5, "match_steps": 5, "restarts": 2,
               "decoder_epochs": 1, "decoder_notes": 3},
-    "default": {"epochs": 10, "refine_notes": 2, "refine_steps": 80, "match_steps": 60, "restarts": 3,
+    "default": {"epochs": 8, "refine_notes": 2, "refine_steps": 80, "match_steps": 60, "restarts": 3,
                 "decoder_epochs": 2, "decoder_notes": None},
     "full": {"epochs": 100, "refine_notes": 8, "refine_steps": 300, "match_steps": 300, "restarts": 8,
              "decoder_epochs": 60, "decoder_notes": None}}
