@@ -119,10 +119,19 @@ def real_set(out: Path, window_s: float, rng: np.random.Generator, tracks=None, 
     return labels
 
 
-def real_dry_set(out: Path, window_s: float, tracks, rng: np.random.Generator) -> Path:
+def real_dry_set(out: Path, window_s: float, tracks, rng: np.random.Generator, effects: str = "guitar-fx") -> Path:
     """Training data from real dry guitar: every half window of ``tracks`` (quiet ones skipped), clean and through
-    each of guitar-fx's 12 effects at varied knobs, 16 kHz, as ``folder:`` data labelled by effect type."""
+    each of guitar-fx's 12 effects at varied knobs (``effects="guitar-fx"``) or each of this benchmark's 12 chains
+    (``"benchmark"``: the test's own implementations and settings, a ceiling), 16 kHz, as ``folder:`` data
+    labelled by effect type."""
     sr = 16000
+    if effects == "guitar-fx":
+        versions = [(e.effect_type, e.folder, lambda w, folder=e.folder: apply_effect(folder, w, sr, rng, vary=True))
+                    for e in EFFECTS]
+    else:
+        versions = [("clean", "clean", lambda w: w)] + [
+            (etype, f"{etype}{j}", lambda w, make=make: pb.Pedalboard(make())(w.astype(np.float32), sr))
+            for etype, chains in CHAINS.items() for j, make in enumerate(chains)]
     for src in tracks:
         y, _ = load(src, sr=sr)
         n = int(window_s * sr)
@@ -130,11 +139,10 @@ def real_dry_set(out: Path, window_s: float, tracks, rng: np.random.Generator) -
             w = y[start:start + n]
             if np.sqrt(np.mean(w ** 2)) < 1e-3:
                 continue
-            for e in EFFECTS:
-                z = apply_effect(e.folder, w, sr, rng, vary=True)
-                (out / e.effect_type).mkdir(parents=True, exist_ok=True)
-                sf.write(str(out / e.effect_type / f"{src.stem}_{k}_{e.folder}.wav"),
-                         0.9 * z / max(np.abs(z).max(), 1e-9), sr)
+            for etype, name, effect in versions:
+                z = effect(w)
+                (out / etype).mkdir(parents=True, exist_ok=True)
+                sf.write(str(out / etype / f"{src.stem}_{k}_{name}.wav"), 0.9 * z / max(np.abs(z).max(), 1e-9), sr)
     return out
 
 
@@ -148,21 +156,24 @@ def score(export: Path, labels: dict) -> dict:
 
 def real_dry_ceiling(tmp: Path, window_s: float, args, training: dict, model_config: dict, exports: dict) -> None:
     """How much of the gap is the dry guitar: the same recipe trained on five real DI tracks through guitar-fx's
-    own effects, tested on the other five through this benchmark's chains, beside each guitar-fx model on them."""
+    own effects, tested on the other five through this benchmark's chains, beside each guitar-fx model on them; and
+    the ceiling of the recipe: the five tracks through this benchmark's own chains (other windows, other draws)."""
     tracks = di_tracks()
     train_tracks, test_tracks = tracks[::2], tracks[1::2]
-    data = f"folder:{real_dry_set(tmp / 'real-dry', window_s, train_tracks, np.random.default_rng(args.seed))}"
     test = real_set(tmp / "real-dry-test", window_s, np.random.default_rng(args.seed + 1), test_tracks, False)
-    for model in args.models.split(","):
-        out = tmp / f"real-dry-{model}"
-        train_model(model, "label", data=data, out=out, resume="fresh", model_config=model_config,
-                    train={"epochs": args.epochs, "seed": args.seed, "progress": False, **training})
-        exports[f"real DI tracks ({len(train_tracks)}) + guitar-fx's effects"] = (model, out / "export")
+    for effects, name in (("guitar-fx", "guitar-fx's effects"), ("benchmark", "this benchmark's chains (ceiling)")):
+        data = real_dry_set(tmp / f"real-dry-{effects}", window_s, train_tracks, np.random.default_rng(args.seed),
+                            effects)
+        for model in args.models.split(","):
+            out = tmp / f"real-dry-{effects}-{model}"
+            train_model(model, "label", data=f"folder:{data}", out=out, resume="fresh", model_config=model_config,
+                        train={"epochs": args.epochs, "seed": args.seed, "progress": False, **training})
+            exports[f"real DI tracks ({len(train_tracks)}) + {name}"] = (model, out / "export")
     print(f"\nthe gap's share that is the dry guitar: trained on ..., tested on the other {len(test_tracks)} DI "
           f"tracks ({', '.join(t.stem for t in test_tracks)}) through this benchmark's chains ({len(test)} windows)")
     for name, (model, export) in exports.items():
         rep = score(export, test)
-        print(f"  {name:42s} {model:6s} real {rep['accuracy']:6.1%}  recall "
+        print(f"  {name:54s} {model:6s} real {rep['accuracy']:6.1%}  recall "
               + ", ".join(f"{k} {rep['recall'][k]:.0%}" for k in TYPES))
 
 
