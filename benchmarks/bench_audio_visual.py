@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--mixtures", type=int, default=48, help="held-out mixtures per size (default: %(default)s)")
     ap.add_argument("--parts", default="generation,separation,localization,polyphonic",
                     help="what to measure, comma-separated (default: %(default)s)")
+    ap.add_argument("--masks", default="ratio,binary",
+                    help="which Sound of Pixels to train for separation, comma-separated (default: %(default)s)")
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file (default: none)")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
@@ -60,8 +62,13 @@ def main() -> None:
     scenes = load_scenes("av-scenes", sr=SR, n_samples=N, n_frames_in=3, frame_size=112, profile=args.profile)
     train = {"resumable": False, "patience": 99, "export": "none", "progress": False}
     models = {}
-    names = (("sound-of-pixels", "sound-of-pixels-binary") if "separation" in parts
-             else ("sound-of-pixels",) if "localization" in parts else ())
+    masks = {"ratio": "sound-of-pixels", "binary": "sound-of-pixels-binary"}
+    unknown = set(args.masks.split(",")) - set(masks)
+    if unknown:
+        ap.error(f"--masks: unknown {', '.join(sorted(unknown))}; choose from ratio, binary")
+    names = [masks[m] for m in args.masks.split(",")] if "separation" in parts else []
+    if "localization" in parts and "sound-of-pixels" not in names:  # its maps are localized too
+        names.append("sound-of-pixels")
     for name in names:
         data = prepare_scenes(kind="scenes", sr=SR, n_samples=N, scenes=scenes, crop_samples=SR)
         r = train_model(name, data, out=f"/tmp/bench_av/{name}", resume="fresh",
@@ -82,7 +89,7 @@ def main() -> None:
     if "polyphonic" in parts:
         polyphonic(args, scenes, train, out)
     if models:
-        out["separate_3s_s"] = separation_time(models["sound-of-pixels"], scenes)
+        out["separate_3s_s"] = separation_time(next(iter(models.values())), scenes)
         print(f"separating a 3 s mixture of 2 on the CPU: {out['separate_3s_s'] * 1000:.0f} ms (median of 10)")
     summary(out)
     if args.json:

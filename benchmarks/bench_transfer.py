@@ -2,6 +2,7 @@
 
     python benchmarks/bench_transfer.py           # CNN on effect type, guitar-fx and guitar-fx-playing, default profile
     python benchmarks/bench_transfer.py --models cnn,crnn --epochs 3 --profile quick
+    python benchmarks/bench_transfer.py --data guitar-fx-playing --seeds 3     # how much the figure moves by seed
     python benchmarks/bench_transfer.py --data guitar-fx --set "level=as rendered"      # a guitar-fx variant
     python benchmarks/bench_transfer.py --train class_weight=none --model-set input_norm=none   # the plain recipe
 
@@ -200,6 +201,18 @@ def level_probe(data: str) -> dict:
     return out
 
 
+def report(synth: dict, rep: dict, title: str, name: str) -> None:
+    print(f"\n{title}")
+    print(f"  {name} held-out string: effect-type accuracy {synth['accuracy']:.1%}; recall "
+          + ", ".join(f"{k} {synth['per_class'][k]['recall']:.0%}" for k in TYPES))
+    print(f"  real guitar ({rep['n_files']} windows and clips): effect-type accuracy {rep['accuracy']:.1%}, "
+          f"balanced {rep['balanced_accuracy']:.1%}")
+    print("  recall per type: " + ", ".join(f"{k} {rep['recall'][k]:.0%}" for k in TYPES))
+    print("  confusion (rows: true, columns: predicted, order " + ", ".join(TYPES) + ")")
+    for k, row in zip(TYPES, rep["confusion_matrix"]):
+        print(f"    {k:11s} " + " ".join(f"{v:4d}" for v in row))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="guitar-fx,guitar-fx-playing",
@@ -208,6 +221,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="training epochs per model (default: %(default)s)")
     parser.add_argument("--profile", default="default", help="dataset profile (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of training and of the chains (default: 0)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="train each guitar-fx model with this many seeds from --seed on, one test set; prints "
+                             "the mean, min and max (default: %(default)s)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="a guitar-fx config field for this run, e.g. playing=phrases; a comma makes a tuple: "
                              "pickup_types=single-coil,humbucker (default: none)")
@@ -219,6 +235,8 @@ def main() -> None:
                         help="also train on half the real DI tracks through guitar-fx's effects and compare on the "
                              "other half: how much of the gap is the dry guitar (default: off)")
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     if not (SHARED / "real_guitar_di").is_dir():
         raise SystemExit(f"{SHARED}: the real fixtures are needed for this benchmark")
     overrides = {k: tuple(parse_value(p) for p in v.split(",")) if "," in v else v
@@ -236,34 +254,37 @@ def main() -> None:
             for probe, (acc, bal) in level_probe(data).items():
                 print(f"  {probe:28s} {acc:6.1%}  {bal:6.1%}")
             for model in args.models.split(","):
-                out = tmp / f"{name}-{model}"
-                trained = train_model(model, "effect_type", data=data, out=out, resume="fresh",
-                                      model_config=model_config,
-                                      train={"epochs": args.epochs, "seed": args.seed, "progress": False, **training})
-                window_s = trained.data.feature_spec.duration_s
-                real_dir = tmp / f"real-{window_s}"
-                if not real_dir.is_dir():
-                    real_dir.mkdir()
-                    labels = real_set(real_dir, window_s, np.random.default_rng(args.seed))
-                rep = score(out / "export", labels)
-                exports[name if len(args.models.split(",")) == 1 else f"{name} {model}"] = (model, out / "export")
-                synth = trained.summary["test"]
-                print(f"\n{model}, {args.epochs} epochs on {name} ({args.profile}"
-                      f"{''.join(', ' + s for s in args.train + args.model_set)}), window {window_s} s")
-                print(f"  {name} held-out string: effect-type accuracy {synth['accuracy']:.1%}; recall "
-                      + ", ".join(f"{k} {synth['per_class'][k]['recall']:.0%}" for k in TYPES))
-                print(f"  real guitar ({rep['n_files']} windows and clips): effect-type accuracy {rep['accuracy']:.1%}, "
-                      f"balanced {rep['balanced_accuracy']:.1%}")
-                print("  recall per type: " + ", ".join(f"{k} {rep['recall'][k]:.0%}" for k in TYPES))
-                print("  confusion (rows: true, columns: predicted, order " + ", ".join(TYPES) + ")")
-                for k, row in zip(TYPES, rep["confusion_matrix"]):
-                    print(f"    {k:11s} " + " ".join(f"{v:4d}" for v in row))
-                summary.append((name, model, synth["accuracy"], rep["accuracy"], rep["recall"]["clean"]))
+                for seed in range(args.seed, args.seed + args.seeds):
+                    out = tmp / f"{name}-{model}-{seed}"
+                    trained = train_model(model, "effect_type", data=data, out=out, resume="fresh",
+                                          model_config=model_config,
+                                          train={"epochs": args.epochs, "seed": seed, "progress": False, **training})
+                    window_s = trained.data.feature_spec.duration_s
+                    real_dir = tmp / f"real-{window_s}"
+                    if not real_dir.is_dir():  # one test set for every seed: the chains drawn with --seed
+                        real_dir.mkdir()
+                        labels = real_set(real_dir, window_s, np.random.default_rng(args.seed))
+                    rep = score(out / "export", labels)
+                    if seed == args.seed:
+                        exports[name if len(args.models.split(",")) == 1 else f"{name} {model}"] = (model,
+                                                                                                  out / "export")
+                    report(trained.summary["test"], rep, f"{model}, {args.epochs} epochs on {name} ({args.profile}"
+                           f"{''.join(', ' + s for s in args.train + args.model_set)}), seed {seed}, window "
+                           f"{window_s} s", name)
+                    summary.append((name, model, seed, trained.summary["test"]["accuracy"], rep["accuracy"],
+                                    rep["recall"]["clean"]))
         if args.real_dry:
             real_dry_ceiling(tmp, window_s, args, training, model_config, exports)
-    print("\nside by side: trained on, model, synthetic held-out string, real guitar, real clean recall")
-    for name, model, synth_acc, real_acc, clean in summary:
-        print(f"  {name:18s} {model:6s} {synth_acc:6.1%} {real_acc:6.1%} {clean:6.1%}")
+    print("\nside by side: trained on, model, seed, synthetic held-out string, real guitar, real clean recall")
+    for name, model, seed, synth_acc, real_acc, clean in summary:
+        print(f"  {name:18s} {model:6s} {seed:4d} {synth_acc:6.1%} {real_acc:6.1%} {clean:6.1%}")
+    if args.seeds > 1:
+        print(f"over {args.seeds} training seeds: mean (min–max)")
+        for name, model in dict.fromkeys((row[0], row[1]) for row in summary):
+            cols = np.array([row[3:] for row in summary if row[:2] == (name, model)])
+            print(f"  {name:18s} {model:6s} " + "   ".join(
+                f"{label} {c.mean():.1%} ({c.min():.1%}–{c.max():.1%})"
+                for label, c in zip(("synthetic", "real", "real clean"), cols.T)))
 
 
 if __name__ == "__main__":
