@@ -63,10 +63,11 @@ def main() -> None:
     train = {"resumable": False, "patience": 99, "export": "none", "progress": False}
     models = {}
     masks = {"ratio": "sound-of-pixels", "binary": "sound-of-pixels-binary"}
-    unknown = set(args.masks.split(",")) - set(masks)
+    chosen = args.masks.split(",")
+    unknown = set(chosen) - set(masks)
     if unknown:
         ap.error(f"--masks: unknown {', '.join(sorted(unknown))}; choose from ratio, binary")
-    names = [masks[m] for m in args.masks.split(",")] if "separation" in parts else []
+    names = [masks[m] for m in chosen] if "separation" in parts else []
     if "localization" in parts and "sound-of-pixels" not in names:  # its maps are localized too
         names.append("sound-of-pixels")
     for name in names:

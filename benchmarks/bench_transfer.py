@@ -232,8 +232,9 @@ def main() -> None:
     parser.add_argument("--model-set", action="append", default=["input_norm=band mean"], metavar="KEY=VALUE",
                         help="a model setting; later ones win (default: 'input_norm=band mean')")
     parser.add_argument("--real-dry", action="store_true",
-                        help="also train on half the real DI tracks through guitar-fx's effects and compare on the "
-                             "other half: how much of the gap is the dry guitar (default: off)")
+                        help="also train on half the real DI tracks through guitar-fx's effects, and through this "
+                             "benchmark's own chains (the recipe's ceiling), and compare on the other half: how much "
+                             "of the gap is the dry guitar (default: off)")
     args = parser.parse_args()
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
