@@ -54,6 +54,11 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="also write the figures to this JSON file (default: none)")
     args = ap.parse_args()
     parts = set(args.parts.split(","))
+    masks = {"ratio": "sound-of-pixels", "binary": "sound-of-pixels-binary"}
+    chosen = args.masks.split(",")
+    unknown = set(chosen) - set(masks)
+    if unknown:
+        ap.error(f"--masks: unknown {', '.join(sorted(unknown))}; choose from ratio, binary")
     torch.set_num_threads(2)
     out = {}
     if "generation" in parts:
@@ -62,11 +67,6 @@ def main() -> None:
     scenes = load_scenes("av-scenes", sr=SR, n_samples=N, n_frames_in=3, frame_size=112, profile=args.profile)
     train = {"resumable": False, "patience": 99, "export": "none", "progress": False}
     models = {}
-    masks = {"ratio": "sound-of-pixels", "binary": "sound-of-pixels-binary"}
-    chosen = args.masks.split(",")
-    unknown = set(chosen) - set(masks)
-    if unknown:
-        ap.error(f"--masks: unknown {', '.join(sorted(unknown))}; choose from ratio, binary")
     names = [masks[m] for m in chosen] if "separation" in parts else []
     if "localization" in parts and "sound-of-pixels" not in names:  # its maps are localized too
         names.append("sound-of-pixels")
